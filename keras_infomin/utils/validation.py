@@ -1,0 +1,61 @@
+"""Argument checks that raise errors naming the argument and the fix."""
+
+import math
+
+from keras import ops
+
+
+def check_positive(name, value, allow_none=False, allow_zero=False):
+    """Raises `ValueError` unless `value` is a positive (finite) number."""
+    if value is None and allow_none:
+        return value
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    ok = ok and math.isfinite(value)
+    ok = ok and (value >= 0 if allow_zero else value > 0)
+    if not ok:
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(
+            f"`{name}` must be a finite number {bound}; received {name}={value!r}."
+        )
+    return value
+
+
+def check_in_range(name, value, low, high, low_open=False, high_open=False):
+    """Raises `ValueError` unless `low <= value <= high` (or open ends)."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if ok:
+        ok = (value > low if low_open else value >= low) and (
+            value < high if high_open else value <= high
+        )
+    if not ok:
+        left = "(" if low_open else "["
+        right = ")" if high_open else "]"
+        raise ValueError(
+            f"`{name}` must lie in {left}{low}, {high}{right}; "
+            f"received {name}={value!r}."
+        )
+    return value
+
+
+def check_float_tensor(name, x):
+    """Converts `x` to a tensor and raises `TypeError` unless it is floating."""
+    x = ops.convert_to_tensor(x)
+    dtype = str(x.dtype)
+    if "float" not in dtype:
+        raise TypeError(
+            f"`{name}` must be a floating-point tensor (float16, bfloat16, "
+            f"float32 or float64); received dtype {dtype}. Cast it first, "
+            f"for example with keras.ops.cast({name}, 'float32')."
+        )
+    return x
+
+
+def check_rank(name, x, rank, what=""):
+    """Raises `ValueError` unless `x` has the static rank `rank`."""
+    shape = tuple(x.shape)
+    if len(shape) != rank:
+        extra = f" ({what})" if what else ""
+        raise ValueError(
+            f"`{name}` must have rank {rank}{extra}; received shape {shape}."
+        )
+    return x

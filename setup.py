@@ -1,0 +1,42 @@
+"""Packaging for keras_infomin."""
+
+import pathlib
+
+from setuptools import find_packages, setup
+
+HERE = pathlib.Path(__file__).parent
+version = {}
+exec((HERE / "keras_infomin" / "version.py").read_text(), version)
+
+setup(
+    name="keras-infomin",
+    version=version["__version__"],
+    description=(
+        "Contrastive representation learning built on mutual information, "
+        "for Keras 3 and TensorFlow: MI bounds, critics, InfoMin views, "
+        "learned views, tf.distribute and TF Hub export."
+    ),
+    long_description=(HERE / "README.md").read_text(),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    packages=find_packages(include=["keras_infomin", "keras_infomin.*"]),
+    python_requires=">=3.10",
+    install_requires=[
+        "tensorflow>=2.16",
+        "keras>=3.9",
+        "numpy",
+    ],
+    extras_require={
+        "datasets": ["tensorflow-datasets"],
+        "hub": ["tensorflow-hub", "tf-keras"],
+        "test": [
+            "pytest",
+            "pytest-xdist",
+            "hypothesis",
+            "scikit-learn",
+            "matplotlib",
+            "ruff",
+        ],
+        "bench": ["torch==2.13.0"],
+    },
+)
