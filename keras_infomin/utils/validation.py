@@ -2,6 +2,7 @@
 
 import math
 
+from keras import backend
 from keras import ops
 
 
@@ -15,7 +16,8 @@ def check_positive(name, value, allow_none=False, allow_zero=False):
     if not ok:
         bound = ">= 0" if allow_zero else "> 0"
         raise ValueError(
-            f"`{name}` must be a finite number {bound}; received {name}={value!r}."
+            f"`{name}` must be a finite number {bound}; "
+            f"received {name}={value!r}."
         )
     return value
 
@@ -40,7 +42,7 @@ def check_in_range(name, value, low, high, low_open=False, high_open=False):
 def check_float_tensor(name, x):
     """Converts `x` to a tensor and raises `TypeError` unless it is floating."""
     x = ops.convert_to_tensor(x)
-    dtype = str(x.dtype)
+    dtype = backend.standardize_dtype(x.dtype)
     if "float" not in dtype:
         raise TypeError(
             f"`{name}` must be a floating-point tensor (float16, bfloat16, "
