@@ -1,1 +1,42 @@
-"""keras_infomin.distribute."""
+"""tf.distribute primitives used by the trainers (TensorFlow backend).
+
+Everything here runs inside a `train_step` traced by `model.fit` under
+`MirroredStrategy`, `MultiWorkerMirroredStrategy` or `TPUStrategy` (no
+host-side Python in the step), and degrades to the identity / 0 / 1 under
+the default single-replica strategy.
+
+    all_gather             concat a tensor over replicas, gradients included
+    local_batch_offset     first row of this replica in the gathered batch
+    local_batch_indices    this replica's rows in the gathered batch
+    replica_id, num_replicas, in_replica_context, replica_seed
+    scale_loss, unscale_loss
+                           divide / multiply by the replica count
+    build_optimizers       build optimizers in the strategy scope before fit
+    get_strategy           MirroredStrategy over devices/GPUs, or the default
+"""
+
+from keras_infomin.distribute.collectives import all_gather
+from keras_infomin.distribute.collectives import local_batch_indices
+from keras_infomin.distribute.collectives import local_batch_offset
+from keras_infomin.distribute.optimizers import build_optimizers
+from keras_infomin.distribute.replica import in_replica_context
+from keras_infomin.distribute.replica import num_replicas
+from keras_infomin.distribute.replica import replica_id
+from keras_infomin.distribute.replica import replica_seed
+from keras_infomin.distribute.scaling import scale_loss
+from keras_infomin.distribute.scaling import unscale_loss
+from keras_infomin.distribute.strategy import get_strategy
+
+__all__ = [
+    "all_gather",
+    "build_optimizers",
+    "get_strategy",
+    "in_replica_context",
+    "local_batch_indices",
+    "local_batch_offset",
+    "num_replicas",
+    "replica_id",
+    "replica_seed",
+    "scale_loss",
+    "unscale_loss",
+]
