@@ -37,7 +37,8 @@ def build_optimizers(model, *optimizers, strategy=None):
     Args:
         model: a built Keras model (its `distribute_strategy`, captured when
             the model was created, is used unless `strategy` is given).
-        *optimizers: each either a `keras.optimizers.Optimizer`, built over
+        *optimizers: each either a `keras.optimizers.Optimizer` (created
+            inside the strategy's scope, like the model), built over
             `model.trainable_variables`, or a pair `(optimizer, variables)`
             where `variables` is a list of variables or a (built) layer whose
             trainable variables the optimizer will update. Optimizers that
@@ -95,6 +96,14 @@ def build_optimizers(model, *optimizers, strategy=None):
             raise ValueError(
                 f"`{name}` has no variables to build over: build the model "
                 "(call it on a batch of data) before `build_optimizers`."
+            )
+        captured = getattr(optimizer, "_distribution_strategy", strategy)
+        if captured is not strategy and not optimizer.built:
+            raise ValueError(
+                f"`{name}` ({optimizer.name}) was created outside the scope "
+                f"of the model's strategy ({type(strategy).__name__}); a "
+                "Keras optimizer keeps the strategy current at its creation. "
+                "Create it inside `with strategy.scope():`."
             )
         pairs.append((optimizer, variables))
     with strategy.scope():

@@ -20,7 +20,10 @@ _GROUP_KEYS = itertools.count(start=100_000, step=1_000)
 
 
 def _device_key(name):
-    spec = tf.DeviceSpec.from_string(name)
+    try:
+        spec = tf.DeviceSpec.from_string(name)
+    except ValueError:
+        return None
     if spec.device_type is None or spec.device_index is None:
         return None
     return (

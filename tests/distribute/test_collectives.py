@@ -118,7 +118,7 @@ def _reference(x, y, wx, wy, temperature=0.5):
 def test_two_replicas_match_one_replica_on_the_global_batch():
     """Mean loss, `scale_loss`, summed gradients == one-replica gradients."""
     x, y = toy.make_pairs(n=8)
-    wx0, _, wy0, _ = toy.initial_weights()
+    wx0, wy0 = toy.initial_weights()
     strategy = distribute.get_strategy(DEVICES)
     with strategy.scope():
         wx, wy = tf.Variable(wx0), tf.Variable(wy0)
@@ -162,7 +162,7 @@ def test_two_replicas_match_one_replica_on_the_global_batch():
 def test_gradients_with_unequal_replica_batches():
     """Sum-reduced loss over a 5 + 3 split: gradient slices stay aligned."""
     x, y = toy.make_pairs(n=8)
-    wx0, _, wy0, _ = toy.initial_weights()
+    wx0, wy0 = toy.initial_weights()
     strategy = distribute.get_strategy(DEVICES)
     with strategy.scope():
         wx, wy = tf.Variable(wx0), tf.Variable(wy0)
