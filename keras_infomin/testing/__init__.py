@@ -2,7 +2,7 @@
 
 `run_layer_test` is the one test every layer of the package passes: config and
 registry round trips, a `.keras` save/load inside a functional model with equal
-outputs, and a one-step `fit` that moves every trainable weight.
+outputs, and one training step that moves every trainable weight.
 """
 
 from keras_infomin.testing.test_case import assert_config_round_trip

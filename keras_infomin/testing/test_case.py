@@ -41,8 +41,8 @@ def run_layer_test(layer, inputs, fit=True, atol=1e-5, call_kwargs=None):
     Args:
         layer: an unbuilt or built layer instance.
         inputs: tuple of numpy arrays, the positional arguments of `call`.
-        fit: whether to run a one-step `fit` and require every trainable
-            weight to change.
+        fit: whether to run one training step (SGD on a random regression
+            target) and require every trainable weight to change.
         atol: tolerance for comparing outputs after save/load.
         call_kwargs: extra keyword arguments for `call`.
 
@@ -71,23 +71,32 @@ def run_layer_test(layer, inputs, fit=True, atol=1e-5, call_kwargs=None):
     np.testing.assert_allclose(got, expected, atol=atol, rtol=1e-5)
 
     if fit and layer.trainable_weights:
-        before = [_to_numpy(w).copy() for w in layer.trainable_weights]
-        model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
-        target = np.random.default_rng(0).normal(size=expected.shape)
-        model.fit(
-            list(inputs),
-            target.astype("float32"),
-            batch_size=len(inputs[0]),
-            epochs=1,
-            verbose=0,
-        )
-        for w, b in zip(layer.trainable_weights, before):
-            if np.allclose(_to_numpy(w), b):
-                raise AssertionError(
-                    f"{layer.name}: weight {w.path} did not move in one "
-                    "fit step"
-                )
+        _one_training_step(model, layer, inputs, expected)
     return expected
+
+
+def _one_training_step(model, layer, inputs, expected):
+    """One SGD step on a random regression target moves every weight."""
+    import tensorflow as tf
+
+    before = [_to_numpy(w).copy() for w in layer.trainable_weights]
+    target = np.random.default_rng(0).normal(size=expected.shape)
+    optimizer = keras.optimizers.SGD(0.1)
+    with tf.GradientTape() as tape:
+        out = model(list(inputs), training=True)
+        loss = ops.mean(ops.square(out - target.astype(expected.dtype)))
+    grads = tape.gradient(loss, model.trainable_weights)
+    missing = [
+        w.path for w, g in zip(model.trainable_weights, grads) if g is None
+    ]
+    if missing:
+        raise AssertionError(f"{layer.name}: no gradient for {missing}")
+    optimizer.apply(grads, model.trainable_weights)
+    for w, b in zip(layer.trainable_weights, before):
+        if np.allclose(_to_numpy(w), b):
+            raise AssertionError(
+                f"{layer.name}: weight {w.path} did not move in one step"
+            )
 
 
 def run_loss_test(loss, y_pred, y_true=None):
