@@ -1,0 +1,173 @@
+"""`ColorJitter`: torchvision's colour jitter, per sample, in random order."""
+
+import tensorflow as tf
+
+from keras_infomin.utils import register
+from keras_infomin.views import image_ops
+from keras_infomin.views.base import RandomViewLayer
+from keras_infomin.views.base import check_range_pair
+from keras_infomin.views.base import check_shape
+from keras_infomin.views.base import restore_rank
+from keras_infomin.views.base import standardize_images
+from keras_infomin.views.base import switch_per_sample
+
+
+def _factor_range(name, value):
+    """`v -> [max(0, 1 - v), 1 + v]`, or a given `(min, max)` pair."""
+    if isinstance(value, (tuple, list)):
+        return check_range_pair(name, value, 0.0, float("inf"))
+    if (
+        not isinstance(value, (int, float))
+        or isinstance(value, bool)
+        or value < 0
+    ):
+        raise ValueError(
+            f"`{name}` must be a number >= 0 or a pair (min, max) of "
+            f"factors >= 0; received {name}={value!r}."
+        )
+    return (max(0.0, 1.0 - float(value)), 1.0 + float(value))
+
+
+def _hue_range(value):
+    if isinstance(value, (tuple, list)):
+        return check_range_pair("hue", value, -0.5, 0.5)
+    if (
+        not isinstance(value, (int, float))
+        or isinstance(value, bool)
+        or not 0 <= value <= 0.5
+    ):
+        raise ValueError(
+            "`hue` must be a number in [0, 0.5] or a pair (min, max) in "
+            f"[-0.5, 0.5]; received hue={value!r}."
+        )
+    return (-float(value), float(value))
+
+
+@register
+class ColorJitter(RandomViewLayer):
+    """Random brightness, contrast, saturation and hue, torchvision style.
+
+    For each sample, factors are drawn uniformly: brightness and contrast
+    and saturation in `[max(0, 1 - v), 1 + v]` for a number `v` (or in a
+    given `(min, max)`), hue shift in `[-h, h]` turns. The four changes are
+    applied in a random order drawn per sample, each clipped to [0, 1]:
+
+    - brightness: `x * f`;
+    - contrast: `m + f (x - m)`, `m` the image's mean luma;
+    - saturation: `g + f (x - g)`, `g` the pixel's luma
+      (`0.299 R + 0.587 G + 0.114 B`);
+    - hue: the HSV hue shifted by the drawn amount (mod 1).
+
+    Always applied; wrap in `RandomApply(ColorJitter(...), rate=0.8)` for
+    the SimCLR / MoCo v2 / InfoMin recipe. Each sample goes through each
+    change once (rounds of `switch_per_sample`).
+
+    Differences from `keras.layers.RandomColorJitter` (Keras 3.15): Keras
+    applies brightness, contrast, saturation, hue in a fixed order; its
+    brightness is additive (a shift of `factor` times the value range), not
+    a multiplication; its saturation and hue factors use other
+    parametrisations; it has no probability. Those differences matter for
+    reproducing the published recipes, hence this layer.
+
+    In inference (`training=False`) the input is returned unchanged.
+
+    Args:
+        brightness, contrast, saturation: number `>= 0` or `(min, max)`
+            factor range; 0 disables the change.
+        hue: number in [0, 0.5] or `(min, max)` in [-0.5, 0.5]; 0 disables.
+        seed: optional int.
+        **kwargs: `keras.layers.Layer` arguments.
+
+    Input shape:
+        `[B, H, W, 3]` or `[H, W, 3]` (1 channel: saturation and hue are
+        no-ops), float in [0, 1].
+
+    Example:
+
+    ```python
+    jitter = RandomApply(ColorJitter(0.8, 0.8, 0.8, 0.2), rate=0.8)
+    ```
+    """
+
+    def __init__(
+        self,
+        brightness=0.0,
+        contrast=0.0,
+        saturation=0.0,
+        hue=0.0,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(seed=seed, **kwargs)
+        self.brightness = _factor_range("brightness", brightness)
+        self.contrast = _factor_range("contrast", contrast)
+        self.saturation = _factor_range("saturation", saturation)
+        self.hue = _hue_range(hue)
+        ops = []
+        if self.brightness != (1.0, 1.0):
+            ops.append(
+                ("brightness", self.brightness, image_ops.adjust_brightness)
+            )
+        if self.contrast != (1.0, 1.0):
+            ops.append(("contrast", self.contrast, image_ops.adjust_contrast))
+        if self.saturation != (1.0, 1.0):
+            ops.append(
+                ("saturation", self.saturation, image_ops.adjust_saturation)
+            )
+        if self.hue != (0.0, 0.0):
+            ops.append(("hue", self.hue, image_ops.adjust_hue))
+        self._ops = ops
+
+    def build(self, input_shape):
+        shape = check_shape("images", input_shape)
+        if shape[-1] not in (None, 1, 3):
+            raise ValueError(
+                "ColorJitter expects 1 or 3 channels; received input shape "
+                f"{shape}."
+            )
+        self.built = True
+
+    def call(self, images, training=True):
+        if not training or not self._ops:
+            return images
+        images, unbatched = standardize_images(images)
+        if images.shape[-1] not in (1, 3):
+            raise ValueError(
+                "ColorJitter expects 1 or 3 channels; received input shape "
+                f"{tuple(images.shape)}."
+            )
+        batch = tf.shape(images)[0]
+        n = len(self._ops)
+        seeds = self.draw_seed(n + 1)
+        factors = tuple(
+            tf.random.stateless_uniform([batch], seeds[k], low, high)
+            for k, (_, (low, high), _) in enumerate(self._ops)
+        )
+        x = tf.clip_by_value(images, 0.0, 1.0)
+        if n == 1:
+            return restore_rank(self._ops[0][2](x, factors[0]), unbatched)
+        order = tf.argsort(
+            tf.random.stateless_uniform([batch, n], seeds[n]), axis=1
+        )
+
+        def branch(k):
+            fn = self._ops[k][2]
+            return lambda args: fn(args[0], args[1][k])
+
+        branches = [branch(k) for k in range(n)]
+        for r in range(n):
+            x = switch_per_sample(order[:, r], (x, factors), branches)
+            x = tf.ensure_shape(x, images.shape)
+        return restore_rank(tf.cast(x, images.dtype), unbatched)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "brightness": list(self.brightness),
+                "contrast": list(self.contrast),
+                "saturation": list(self.saturation),
+                "hue": list(self.hue),
+            }
+        )
+        return config

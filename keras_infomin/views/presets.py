@@ -1,0 +1,291 @@
+"""Augmentation recipes of SimCLR, MoCo v2 and InfoMin, sized by image size.
+
+Each preset is a `Compose` of this package's vectorised layers, so it runs
+on a whole batch in a `tf.data` map or inside a `train_step`, draws its
+random parameters per sample, and folds the replica id into its seeds.
+Wrap one in `Views(preset, num_views=2)` for two views per image.
+
+Recipes (in order of application):
+
+- `SimCLRAugment` (Chen et al. 2020): resized crop, scale (0.08, 1);
+  horizontal flip; colour jitter `(0.8 s, 0.8 s, 0.8 s, 0.2 s)` with
+  probability 0.8; grayscale with probability 0.2; Gaussian blur,
+  sigma in [0.1, 2], kernel a tenth of the side, with probability 0.5
+  (SimCLR leaves blur out on CIFAR: the default turns it off below 64
+  pixels).
+- `MoCoV2Augment` (Chen et al. 2020b): resized crop, scale (0.2, 1);
+  colour jitter (0.4, 0.4, 0.4, 0.1) with p 0.8; grayscale p 0.2;
+  Gaussian blur sigma in [0.1, 2] with p 0.5; horizontal flip.
+- `InfoMinAugment` (Tian et al. 2020, PyContrast "aug D"): resized crop,
+  scale (0.2, 1); horizontal flip; colour jitter (0.8, 0.8, 0.8, 0.2)
+  with p 0.8; Gaussian blur sigma in [0.1, 2], kernel `2 (size // 20) + 1`
+  (23 at 224), with p 0.5; RandAugment, 2 operations, magnitude 10 with
+  standard deviation 0.5, each applied with p 0.5; grayscale p 0.2.
+"""
+
+from keras_infomin.utils import register
+from keras_infomin.views.color_jitter import ColorJitter
+from keras_infomin.views.compose import Compose
+from keras_infomin.views.flip import RandomHorizontalFlip
+from keras_infomin.views.gaussian_blur import GaussianBlur
+from keras_infomin.views.grayscale import RandomGrayscale
+from keras_infomin.views.rand_augment import RandAugment
+from keras_infomin.views.random_apply import RandomApply
+from keras_infomin.views.resized_crop import RandomResizedCrop
+
+
+def _size_pair(image_size):
+    if isinstance(image_size, int) and not isinstance(image_size, bool):
+        image_size = (image_size, image_size)
+    ok = isinstance(image_size, (tuple, list)) and len(image_size) == 2
+    ok = ok and all(
+        isinstance(v, int) and not isinstance(v, bool) and v >= 1
+        for v in image_size
+    )
+    if not ok:
+        raise ValueError(
+            "`image_size` must be a positive int or a pair (height, width); "
+            f"received image_size={image_size!r}."
+        )
+    return tuple(image_size)
+
+
+def _sub_seed(seed, k):
+    return None if seed is None else seed + 1000 * k
+
+
+class _Preset(Compose):
+    """Common config handling of the presets (not registered)."""
+
+    def __init__(self, layers, image_size, seed, **kwargs):
+        super().__init__(layers, **kwargs)
+        self.image_size = image_size
+        self.seed = seed
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("layers")
+        config.update({"image_size": list(self.image_size), "seed": self.seed})
+        for key, value in self._options.items():
+            config[key] = (
+                list(value) if isinstance(value, (list, tuple)) else value
+            )
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        return cls(**config)
+
+
+@register
+class SimCLRAugment(_Preset):
+    """The SimCLR augmentation recipe (see the module docstring).
+
+    Args:
+        image_size: output size, int or `(height, width)`.
+        crop_scale: area range of the resized crop.
+        jitter_strength: `s` in the colour jitter `(0.8 s, 0.8 s, 0.8 s,
+            0.2 s)`.
+        jitter_rate, grayscale_rate: probabilities.
+        blur_rate: probability of the blur; default 0.5 for images of at
+            least 64 pixels, 0 below (SimCLR's CIFAR setting).
+        seed: optional int (each sub-layer gets its own seed from it).
+        **kwargs: `keras.layers.Layer` arguments.
+
+    Example:
+
+    ```python
+    views = Views(SimCLRAugment(32), num_views=2)
+    ```
+    """
+
+    def __init__(
+        self,
+        image_size,
+        crop_scale=(0.08, 1.0),
+        jitter_strength=1.0,
+        jitter_rate=0.8,
+        grayscale_rate=0.2,
+        blur_rate=None,
+        seed=None,
+        **kwargs,
+    ):
+        size = _size_pair(image_size)
+        if blur_rate is None:
+            blur_rate = 0.5 if min(size) >= 64 else 0.0
+        s = float(jitter_strength)
+        kernel = max(3, int(0.1 * min(size)) // 2 * 2 + 1)
+        layers = [
+            RandomResizedCrop(
+                size[0], size[1], scale=crop_scale, seed=_sub_seed(seed, 1)
+            ),
+            RandomHorizontalFlip(0.5, seed=_sub_seed(seed, 2)),
+            RandomApply(
+                ColorJitter(
+                    0.8 * s, 0.8 * s, 0.8 * s, 0.2 * s, seed=_sub_seed(seed, 3)
+                ),
+                rate=jitter_rate,
+                seed=_sub_seed(seed, 4),
+            ),
+            RandomGrayscale(grayscale_rate, seed=_sub_seed(seed, 5)),
+        ]
+        if blur_rate > 0:
+            layers.append(
+                RandomApply(
+                    GaussianBlur((0.1, 2.0), kernel, seed=_sub_seed(seed, 6)),
+                    rate=blur_rate,
+                    seed=_sub_seed(seed, 7),
+                )
+            )
+        super().__init__(layers, size, seed, **kwargs)
+        self._options = {
+            "crop_scale": list(crop_scale),
+            "jitter_strength": s,
+            "jitter_rate": float(jitter_rate),
+            "grayscale_rate": float(grayscale_rate),
+            "blur_rate": float(blur_rate),
+        }
+
+
+@register
+class MoCoV2Augment(_Preset):
+    """The MoCo v2 augmentation recipe (see the module docstring).
+
+    Args:
+        image_size: output size, int or `(height, width)`.
+        crop_scale: area range of the resized crop.
+        jitter: `(brightness, contrast, saturation, hue)`.
+        jitter_rate, grayscale_rate, blur_rate: probabilities.
+        seed: optional int.
+        **kwargs: `keras.layers.Layer` arguments.
+    """
+
+    def __init__(
+        self,
+        image_size,
+        crop_scale=(0.2, 1.0),
+        jitter=(0.4, 0.4, 0.4, 0.1),
+        jitter_rate=0.8,
+        grayscale_rate=0.2,
+        blur_rate=0.5,
+        seed=None,
+        **kwargs,
+    ):
+        size = _size_pair(image_size)
+        kernel = max(3, int(0.1 * min(size)) // 2 * 2 + 1)
+        layers = [
+            RandomResizedCrop(
+                size[0], size[1], scale=crop_scale, seed=_sub_seed(seed, 1)
+            ),
+            RandomApply(
+                ColorJitter(*jitter, seed=_sub_seed(seed, 2)),
+                rate=jitter_rate,
+                seed=_sub_seed(seed, 3),
+            ),
+            RandomGrayscale(grayscale_rate, seed=_sub_seed(seed, 4)),
+        ]
+        if blur_rate > 0:
+            layers.append(
+                RandomApply(
+                    GaussianBlur((0.1, 2.0), kernel, seed=_sub_seed(seed, 5)),
+                    rate=blur_rate,
+                    seed=_sub_seed(seed, 6),
+                )
+            )
+        layers.append(RandomHorizontalFlip(0.5, seed=_sub_seed(seed, 7)))
+        super().__init__(layers, size, seed, **kwargs)
+        self._options = {
+            "crop_scale": list(crop_scale),
+            "jitter": list(jitter),
+            "jitter_rate": float(jitter_rate),
+            "grayscale_rate": float(grayscale_rate),
+            "blur_rate": float(blur_rate),
+        }
+
+
+@register
+class InfoMinAugment(_Preset):
+    """The InfoMin augmentation recipe (see the module docstring).
+
+    Args:
+        image_size: output size, int or `(height, width)`.
+        crop_scale: area range of the resized crop ((0.2, 1) with a MoCo
+            queue, (0.08, 1) with a memory bank in PyContrast).
+        jitter: `(brightness, contrast, saturation, hue)`.
+        jitter_rate, blur_rate, grayscale_rate: probabilities.
+        rand_augment_ops: RandAugment operations per sample.
+        rand_augment_magnitude: RandAugment magnitude (0 to 10).
+        rand_augment_rate: probability of each RandAugment operation.
+        rand_augment_set: `None` (all 15 operations) or `"color_free"`
+            (CMC variant without colour operations).
+        seed: optional int.
+        **kwargs: `keras.layers.Layer` arguments.
+
+    Example:
+
+    ```python
+    views = Views(InfoMinAugment(224), num_views=2)
+    ```
+    """
+
+    def __init__(
+        self,
+        image_size,
+        crop_scale=(0.2, 1.0),
+        jitter=(0.8, 0.8, 0.8, 0.2),
+        jitter_rate=0.8,
+        blur_rate=0.5,
+        rand_augment_ops=2,
+        rand_augment_magnitude=10.0,
+        rand_augment_rate=0.5,
+        rand_augment_set=None,
+        grayscale_rate=0.2,
+        seed=None,
+        **kwargs,
+    ):
+        size = _size_pair(image_size)
+        kernel = 2 * (min(size) // 20) + 1
+        layers = [
+            RandomResizedCrop(
+                size[0], size[1], scale=crop_scale, seed=_sub_seed(seed, 1)
+            ),
+            RandomHorizontalFlip(0.5, seed=_sub_seed(seed, 2)),
+            RandomApply(
+                ColorJitter(*jitter, seed=_sub_seed(seed, 3)),
+                rate=jitter_rate,
+                seed=_sub_seed(seed, 4),
+            ),
+        ]
+        if blur_rate > 0 and kernel >= 3:
+            layers.append(
+                RandomApply(
+                    GaussianBlur((0.1, 2.0), kernel, seed=_sub_seed(seed, 5)),
+                    rate=blur_rate,
+                    seed=_sub_seed(seed, 6),
+                )
+            )
+        if rand_augment_ops > 0:
+            layers.append(
+                RandAugment(
+                    num_ops=rand_augment_ops,
+                    magnitude=rand_augment_magnitude,
+                    magnitude_std=0.5,
+                    rate=rand_augment_rate,
+                    ops=rand_augment_set,
+                    seed=_sub_seed(seed, 7),
+                )
+            )
+        layers.append(RandomGrayscale(grayscale_rate, seed=_sub_seed(seed, 8)))
+        super().__init__(layers, size, seed, **kwargs)
+        self._options = {
+            "crop_scale": list(crop_scale),
+            "jitter": list(jitter),
+            "jitter_rate": float(jitter_rate),
+            "blur_rate": float(blur_rate),
+            "rand_augment_ops": int(rand_augment_ops),
+            "rand_augment_magnitude": float(rand_augment_magnitude),
+            "rand_augment_rate": float(rand_augment_rate),
+            "rand_augment_set": rand_augment_set,
+            "grayscale_rate": float(grayscale_rate),
+        }
