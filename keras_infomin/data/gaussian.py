@@ -65,8 +65,7 @@ def correlated_gaussians(batch_size, dim=20, mi=2.0, cubic=False, seed=None):
     """
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(
-            "`batch_size` must be a positive integer; received "
-            f"{batch_size!r}."
+            f"`batch_size` must be a positive integer; received {batch_size!r}."
         )
     rho = rho_for_mi(mi, dim)
     rng = seed if isinstance(seed, np.random.Generator) else None

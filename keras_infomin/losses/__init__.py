@@ -1,1 +1,64 @@
-"""keras_infomin.losses."""
+"""Keras losses: one per MI bound (`loss = -bound`), plus the triplet loss.
+
+They drop into `model.compile(loss=...)` of any model whose output is
+
+- a score matrix `[N, M]` (a critic's output, positives on the diagonal), or
+- two stacked embeddings `[N, 2, d]`, e.g.
+  `keras.ops.stack([z1, z2], axis=1)`, scored with `z1 z2^T / temperature`
+  (`cosine=True` for cosine similarity).
+
+`y_true` is ignored: `model.fit(x)` with no labels works.
+"""
+
+from keras_infomin.losses.base import ContrastiveLoss
+from keras_infomin.losses.base import MutualInformationLoss
+from keras_infomin.losses.base import pair_scores
+from keras_infomin.losses.base import split_prediction
+from keras_infomin.losses.bounds import DV
+from keras_infomin.losses.bounds import JS
+from keras_infomin.losses.bounds import NWJ
+from keras_infomin.losses.bounds import SMILE
+from keras_infomin.losses.bounds import TUBA
+from keras_infomin.losses.bounds import InfoNCE
+from keras_infomin.losses.bounds import Interpolated
+from keras_infomin.losses.triplet import Triplet
+
+_BY_NAME = {
+    "infonce": InfoNCE,
+    "nwj": NWJ,
+    "tuba": TUBA,
+    "dv": DV,
+    "js": JS,
+    "smile": SMILE,
+    "interpolated": Interpolated,
+    "triplet": Triplet,
+}
+
+
+def get(identifier, **kwargs):
+    """A loss instance from a name (with constructor kwargs) or instance."""
+    if isinstance(identifier, ContrastiveLoss):
+        return identifier
+    if identifier in _BY_NAME:
+        return _BY_NAME[identifier](**kwargs)
+    raise ValueError(
+        f"Unknown loss {identifier!r}; expected one of {sorted(_BY_NAME)} or "
+        "a ContrastiveLoss instance."
+    )
+
+
+__all__ = [
+    "DV",
+    "JS",
+    "NWJ",
+    "SMILE",
+    "TUBA",
+    "ContrastiveLoss",
+    "InfoNCE",
+    "Interpolated",
+    "MutualInformationLoss",
+    "Triplet",
+    "get",
+    "pair_scores",
+    "split_prediction",
+]
