@@ -1,0 +1,200 @@
+"""Callbacks that evaluate the representation during `model.fit`."""
+
+import keras
+
+from keras_infomin.evaluation.features import extract_features
+from keras_infomin.evaluation.knn import knn_accuracy
+from keras_infomin.evaluation.linear_probe import linear_probe
+from keras_infomin.utils import check_positive
+
+
+class _EvaluationCallback(keras.callbacks.Callback):
+    """Shared logic: find the encoder, decide when to run, write logs."""
+
+    def __init__(self, train, test, every, encoder, batch_size, log_key):
+        super().__init__()
+        if not isinstance(every, int) or isinstance(every, bool) or every < 1:
+            raise ValueError(
+                f"`every` must be a positive int; received every={every!r}."
+            )
+        check_positive("batch_size", batch_size)
+        if not isinstance(log_key, str) or not log_key:
+            raise ValueError(
+                f"`log_key` must be a non-empty string; received {log_key!r}."
+            )
+        self.train = train
+        self.test = test
+        self.every = every
+        self.encoder = encoder
+        self.batch_size = int(batch_size)
+        self.log_key = log_key
+        self.history = []  # (epoch, value) pairs, epochs counted from 0
+
+    def resolve_encoder(self):
+        """The encoder to evaluate.
+
+        In order: the `encoder` given to the constructor (a layer, model or
+        callable; a string names an attribute of the model, e.g.
+        `"online_encoder"`), else `model.encoder` when the model has one,
+        else the model itself (its `call`).
+        """
+        encoder = self.encoder
+        if isinstance(encoder, str):
+            if not hasattr(self.model, encoder):
+                raise AttributeError(
+                    f"the model has no attribute {encoder!r} to use as "
+                    "encoder; pass the encoder itself or an existing "
+                    "attribute name."
+                )
+            return getattr(self.model, encoder)
+        if encoder is not None:
+            return encoder
+        encoder = getattr(self.model, "encoder", None)
+        return self.model if encoder is None else encoder
+
+    def _due(self, epoch):
+        last = (self.params or {}).get("epochs")
+        return (epoch + 1) % self.every == 0 or (
+            last is not None and epoch + 1 == last
+        )
+
+    def evaluate(self, encoder):
+        raise NotImplementedError
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not self._due(epoch):
+            return
+        value = float(self.evaluate(self.resolve_encoder()))
+        self.history.append((epoch, value))
+        if logs is not None:
+            logs[self.log_key] = value
+
+
+class LinearProbe(_EvaluationCallback):
+    """Writes a linear probe's test accuracy into the epoch logs.
+
+    Every `every` epochs (and after the last epoch) the encoder's frozen
+    features are evaluated with `linear_probe`, and the accuracy is stored
+    under `logs[log_key]`, so it appears in the `History` returned by `fit`,
+    in the progress bar, and in `TensorBoard` if this callback comes before
+    the `TensorBoard` callback in the list. Epochs without a probe carry no
+    entry, so `history.history[log_key]` is shorter than the loss list;
+    `self.history` keeps `(epoch, accuracy)` pairs.
+
+    Args:
+        train: `(x, y)` arrays or a batched `tf.data.Dataset` of `(x, y)`.
+        test: same, for the accuracy.
+        every: run every `every` epochs.
+        encoder: a layer/model/callable, the name of a model attribute, or
+            `None` (use `model.encoder` or else the model).
+        method: `"sklearn"` or `"keras"`, see `linear_probe`.
+        batch_size: batch size of feature extraction.
+        log_key: key written into the logs.
+        **probe_kwargs: further `linear_probe` arguments (`C`, `tol`,
+            `epochs`, `learning_rate`, `scaling`, ...).
+
+    Example:
+
+    >>> probe = LinearProbe((x_tr, y_tr), (x_te, y_te), every=5)
+    >>> history = model.fit(data, epochs=50, callbacks=[probe])
+    >>> history.history["linear_probe_accuracy"]
+    """
+
+    def __init__(
+        self,
+        train,
+        test,
+        every=1,
+        encoder=None,
+        method="sklearn",
+        batch_size=256,
+        log_key="linear_probe_accuracy",
+        **probe_kwargs,
+    ):
+        super().__init__(train, test, every, encoder, batch_size, log_key)
+        if method not in ("sklearn", "keras"):
+            raise ValueError(
+                "`method` must be 'sklearn' or 'keras'; received "
+                f"method={method!r}."
+            )
+        self.method = method
+        self.probe_kwargs = probe_kwargs
+
+    def evaluate(self, encoder):
+        return linear_probe(
+            encoder,
+            self.train,
+            self.test,
+            method=self.method,
+            batch_size=self.batch_size,
+            **self.probe_kwargs,
+        )
+
+
+class KNNMonitor(_EvaluationCallback):
+    """Writes weighted kNN accuracy (InstDisc / MoCo monitor) into the logs.
+
+    Every `every` epochs (and after the last epoch), features of `train`
+    (the memory bank) and `test` are extracted in inference mode,
+    L2-normalised, and each test example is classified by its `k` most
+    cosine-similar training examples weighted by `exp(s / temperature)`
+    (see `knn_predict`). The accuracy goes to `logs[log_key]`, hence into
+    `History` and, when this callback precedes `TensorBoard`, TensorBoard.
+
+    Args:
+        train: `(x, y)` arrays or a batched `tf.data.Dataset` of `(x, y)`.
+        test: same, for the accuracy.
+        k: number of neighbours (200 in InstDisc / MoCo).
+        temperature: weight temperature (0.07).
+        every: run every `every` epochs.
+        encoder: a layer/model/callable, the name of a model attribute, or
+            `None` (use `model.encoder` or else the model).
+        batch_size: batch size of feature extraction.
+        num_classes: number of classes (default: largest label + 1).
+        log_key: key written into the logs.
+
+    Example:
+
+    >>> knn = KNNMonitor((x_tr, y_tr), (x_te, y_te), k=200, every=1)
+    >>> model.fit(data, epochs=10, callbacks=[knn])
+    """
+
+    def __init__(
+        self,
+        train,
+        test,
+        k=200,
+        temperature=0.07,
+        every=1,
+        encoder=None,
+        batch_size=256,
+        num_classes=None,
+        log_key="knn_accuracy",
+    ):
+        super().__init__(train, test, every, encoder, batch_size, log_key)
+        if not isinstance(k, int) or isinstance(k, bool) or k <= 0:
+            raise ValueError(f"`k` must be a positive int; received k={k!r}.")
+        check_positive("temperature", temperature)
+        self.k = k
+        self.temperature = temperature
+        self.num_classes = num_classes
+
+    def evaluate(self, encoder):
+        f_train, y_train = extract_features(
+            encoder, self.train, self.batch_size
+        )
+        f_test, y_test = extract_features(encoder, self.test, self.batch_size)
+        if y_train is None or y_test is None:
+            raise ValueError(
+                "KNNMonitor needs labels: pass `(x, y)` arrays or datasets "
+                "of `(x, y)` elements."
+            )
+        return knn_accuracy(
+            f_train,
+            y_train,
+            f_test,
+            y_test,
+            k=self.k,
+            temperature=self.temperature,
+            num_classes=self.num_classes,
+        )
