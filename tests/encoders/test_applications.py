@@ -3,11 +3,17 @@ import numpy as np
 import pytest
 
 from keras_infomin.encoders import applications_backbone
+from keras_infomin.encoders.applications import _lookup
 
 
-@pytest.mark.parametrize("name", ["MobileNetV2", "mobilenet_v2"])
-def test_pooled_features(name):
-    encoder = applications_backbone(name, (32, 32, 3), alpha=0.35)
+def test_name_lookup_is_lenient():
+    assert _lookup("mobilenet_v2") is keras.applications.MobileNetV2
+    assert _lookup("EfficientNet-B0") is keras.applications.EfficientNetB0
+    assert _lookup("resnet50") is keras.applications.ResNet50
+
+
+def test_pooled_features():
+    encoder = applications_backbone("MobileNetV2", (32, 32, 3), alpha=0.35)
     assert isinstance(encoder, keras.Model)
     out = encoder(np.random.uniform(size=(2, 32, 32, 3)).astype("float32"))
     assert tuple(out.shape) == (2, 1280)

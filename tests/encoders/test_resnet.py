@@ -99,14 +99,14 @@ def test_synchronized_bn_under_mirrored_strategy(synchronized):
     # synchronized batch norm the training-mode output equals one device's
     # output on the whole batch; without it, it does not.
     strategy = get_strategy(["/cpu:0", "/cpu:1"])
-    kwargs = dict(depth=18, width=2, synchronized_bn=synchronized)
+    kwargs = dict(filters=4, strides=2, synchronized_bn=synchronized)
     with strategy.scope():
-        encoder = ResNetCIFAR(**kwargs)
-        encoder.build((None, 8, 8, 3))
-    single = ResNetCIFAR(**kwargs)
-    single.build((None, 8, 8, 3))
-    single.set_weights(encoder.get_weights())
-    x = np.random.normal(size=(4, 8, 8, 3)).astype("float32")
+        block = ResNetBlock(**kwargs)
+        block.build((None, 6, 6, 3))
+    single = ResNetBlock(**kwargs)
+    single.build((None, 6, 6, 3))
+    single.set_weights(block.get_weights())
+    x = np.random.normal(size=(4, 6, 6, 3)).astype("float32")
     x[2:] = 3.0 * x[2:] + 2.0
     dataset = strategy.experimental_distribute_dataset(
         tf.data.Dataset.from_tensor_slices(x).batch(4)
@@ -114,7 +114,7 @@ def test_synchronized_bn_under_mirrored_strategy(synchronized):
 
     @tf.function
     def step(images):
-        return strategy.run(lambda v: encoder(v, training=True), (images,))
+        return strategy.run(lambda v: block(v, training=True), (images,))
 
     got = np.asarray(strategy.gather(step(next(iter(dataset))), axis=0))
     expected = np.asarray(single(x, training=True))
