@@ -6,6 +6,7 @@ import keras
 import pytest
 import tensorflow as tf
 
+from keras_infomin.distribute import get_strategy
 from keras_infomin.encoders import MLP
 from keras_infomin.evaluation import KNNMonitor
 from keras_infomin.evaluation import LinearProbe
@@ -123,3 +124,25 @@ def test_argument_errors():
         KNNMonitor(train, test, k=0)
     with pytest.raises(ValueError, match="temperature"):
         KNNMonitor(train, test, temperature=-1.0)
+
+
+def test_callbacks_under_mirrored_strategy():
+    train, test = digits_split()
+    strategy = get_strategy(["/cpu:0", "/cpu:1"])
+    with strategy.scope():
+        model = AutoEncoder()
+        model.compile(optimizer="adam", loss="mse")
+    knn = KNNMonitor(train, test, k=20)
+    history = model.fit(
+        train[0],
+        train[0],
+        batch_size=200,
+        epochs=1,
+        verbose=0,
+        callbacks=[knn],
+    )
+    f_train, y_train = extract_features(model.encoder, train)
+    f_test, y_test = extract_features(model.encoder, test)
+    assert history.history["knn_accuracy"][0] == pytest.approx(
+        knn_accuracy(f_train, y_train, f_test, y_test, k=20)
+    )
