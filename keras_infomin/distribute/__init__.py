@@ -12,12 +12,14 @@ the default single-replica strategy.
     scale_loss, unscale_loss
                            divide / multiply by the replica count
     build_optimizers       build optimizers in the strategy scope before fit
+    reducible_logs         train_step logs that Keras can reduce multi-worker
     get_strategy           MirroredStrategy over devices/GPUs, or the default
 """
 
 from keras_infomin.distribute.collectives import all_gather
 from keras_infomin.distribute.collectives import local_batch_indices
 from keras_infomin.distribute.collectives import local_batch_offset
+from keras_infomin.distribute.logs import reducible_logs
 from keras_infomin.distribute.optimizers import build_optimizers
 from keras_infomin.distribute.replica import in_replica_context
 from keras_infomin.distribute.replica import num_replicas
@@ -35,6 +37,7 @@ __all__ = [
     "local_batch_indices",
     "local_batch_offset",
     "num_replicas",
+    "reducible_logs",
     "replica_id",
     "replica_seed",
     "scale_loss",

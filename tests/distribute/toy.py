@@ -43,13 +43,21 @@ class ToyContrastive(keras.Model):
             then only updates `f`.
         gather: whether negatives come from all replicas (the default) or
             only from the local rows.
+        packed: batches are one tensor `[B, 2, dim]` (x and y stacked), the
+            form `fit` accepts under several workers.
     """
 
     def __init__(
-        self, units=4, temperature=0.5, critic_optimizer=None, gather=True
+        self,
+        units=4,
+        temperature=0.5,
+        critic_optimizer=None,
+        gather=True,
+        packed=False,
     ):
         super().__init__()
         self.gather = gather
+        self.packed = packed
         # No biases: InfoNCE is invariant to a bias on either side, so
         # their gradients are rounding noise.
         self.f = keras.layers.Dense(units, use_bias=False, name="f")
@@ -74,7 +82,7 @@ class ToyContrastive(keras.Model):
         )
 
     def train_step(self, data):
-        x, y = data
+        x, y = (data[:, 0], data[:, 1]) if self.packed else data
         with tf.GradientTape() as tape:
             loss = self.contrastive_loss(x, y)
             scaled = distribute.scale_loss(loss)
@@ -87,7 +95,7 @@ class ToyContrastive(keras.Model):
             grads = tape.gradient(scaled, fv + gv)
             self.optimizer.apply_gradients(zip(grads[: len(fv)], fv))
             self.critic_optimizer.apply_gradients(zip(grads[len(fv) :], gv))
-        return {"nce": loss}
+        return distribute.reducible_logs({"nce": loss})
 
 
 def fit_toy(
@@ -97,6 +105,7 @@ def fit_toy(
     critic_optimizer=None,
     build=True,
     gather=True,
+    packed=False,
 ):
     """Trains `ToyContrastive` under `strategy`; returns (weights, losses)."""
     x, y = make_pairs(n=steps * global_batch)
@@ -104,6 +113,7 @@ def fit_toy(
         model = ToyContrastive(
             critic_optimizer=critic_optimizer() if critic_optimizer else None,
             gather=gather,
+            packed=packed,
         )
         model((x[:2], y[:2]))
         model.set_weights(initial_weights())
@@ -118,7 +128,9 @@ def fit_toy(
         tf.data.experimental.AutoShardPolicy.DATA
     )
     ds = (
-        tf.data.Dataset.from_tensor_slices((x, y))
+        tf.data.Dataset.from_tensor_slices(
+            np.stack([x, y], 1) if packed else (x, y)
+        )
         .batch(global_batch, drop_remainder=True)
         .with_options(options)
     )
