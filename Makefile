@@ -13,7 +13,7 @@ $(STAMP): setup.py
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) examples/demo.py
+	$(PY) -m examples.demo
 
 test: $(STAMP)
 	$(PY) -m pytest -q -n 2 tests

@@ -168,3 +168,48 @@ def gaussian_mi_dataset(
         draw, num_parallel_calls=tf.data.AUTOTUNE
     )
     return dataset.prefetch(tf.data.AUTOTUNE), true_mi
+
+
+def estimate_statistics(estimates, true_mi, skip_fraction=0.5):
+    """Bias, variance and MSE of per-step estimates at each true-MI level.
+
+    The first `skip_fraction` of each level's steps are skipped (the critic
+    is still adapting after the jump); the rest give
+
+        bias = mean(est) - I,  variance = var(est),  mse = mean((est - I)^2).
+
+    Args:
+        estimates: per-step estimates, in step order.
+        true_mi: per-step true MI (same length), e.g. from
+            `gaussian_mi_dataset`.
+        skip_fraction: fraction of each level skipped, in [0, 1).
+
+    Returns:
+        A list of dicts, one per level in order of appearance, with keys
+        `true_mi`, `mean`, `bias`, `variance`, `mse` and `steps`.
+    """
+    check_in_range("skip_fraction", skip_fraction, 0.0, 1.0, high_open=True)
+    estimates = np.asarray(estimates, dtype="float64")
+    true_mi = np.asarray(true_mi, dtype="float64")
+    if estimates.shape != true_mi.shape:
+        raise ValueError(
+            "`estimates` and `true_mi` must have the same length; received "
+            f"{estimates.shape} and {true_mi.shape}."
+        )
+    rows = []
+    levels = true_mi[np.r_[True, np.diff(true_mi) != 0]]
+    for level in levels:
+        values = estimates[true_mi == level]
+        values = values[int(len(values) * skip_fraction) :]
+        errors = values - level
+        rows.append(
+            {
+                "true_mi": float(level),
+                "mean": float(values.mean()),
+                "bias": float(errors.mean()),
+                "variance": float(values.var()),
+                "mse": float(np.mean(errors**2)),
+                "steps": int(len(values)),
+            }
+        )
+    return rows
