@@ -117,7 +117,9 @@ def call_transform(transform, inputs, training):
     return transform(inputs)
 
 
-def switch_per_sample(branch_index, inputs, branches, preserves_shape=True):
+def switch_per_sample(
+    branch_index, inputs, branches, preserves_shape=True, guard_empty=True
+):
     """Applies `branches[branch_index[i]]` to sample `i`, vectorised.
 
     Args:
@@ -134,6 +136,8 @@ def switch_per_sample(branch_index, inputs, branches, preserves_shape=True):
             parts (many layers fail on an empty batch); for an empty part
             the result is the empty input itself when True, else the
             branch's output on one sample, sliced to zero rows.
+        guard_empty: set False when every branch is known to accept an
+            empty batch: skips the `tf.cond` per branch (faster tracing).
 
     Returns:
         Tensor `[B, ...]`: the branch outputs in the original sample order.
@@ -157,6 +161,9 @@ def switch_per_sample(branch_index, inputs, branches, preserves_shape=True):
             out = tf.convert_to_tensor(branch(sub))
             return tf.cast(out, first.dtype) if preserves_shape else out
 
+        if not guard_empty:
+            outputs.append(run())
+            continue
         if preserves_shape:
 
             def empty(sub_first=sub_first):

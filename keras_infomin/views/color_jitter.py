@@ -9,7 +9,6 @@ from keras_infomin.views.base import check_range_pair
 from keras_infomin.views.base import check_shape
 from keras_infomin.views.base import restore_rank
 from keras_infomin.views.base import standardize_images
-from keras_infomin.views.base import switch_per_sample
 
 
 def _factor_range(name, value):
@@ -50,7 +49,8 @@ class ColorJitter(RandomViewLayer):
     For each sample, factors are drawn uniformly: brightness and contrast
     and saturation in `[max(0, 1 - v), 1 + v]` for a number `v` (or in a
     given `(min, max)`), hue shift in `[-h, h]` turns. The four changes are
-    applied in a random order drawn per sample, each clipped to [0, 1]:
+    applied in a random order drawn per sample (torchvision's
+    `randperm(4)` per image), each clipped to [0, 1]:
 
     - brightness: `x * f`;
     - contrast: `m + f (x - m)`, `m` the image's mean luma;
@@ -59,8 +59,14 @@ class ColorJitter(RandomViewLayer):
     - hue: the HSV hue shifted by the drawn amount (mod 1).
 
     Always applied; wrap in `RandomApply(ColorJitter(...), rate=0.8)` for
-    the SimCLR / MoCo v2 / InfoMin recipe. Each sample goes through each
-    change once (rounds of `switch_per_sample`).
+    the SimCLR / MoCo v2 / InfoMin recipe.
+
+    Vectorised without branching: brightness, contrast and saturation are
+    all blends `d + f (x - d)` with a different degenerate image `d`
+    (black, mean luma, pixel luma), so each round blends every sample with
+    the `d` and `f` of the change it draws for that round. The hue shift,
+    the costly one, runs once for the whole batch; the blend rounds that
+    a sample draws before its hue round run before it, the others after.
 
     Differences from `keras.layers.RandomColorJitter` (Keras 3.15): Keras
     applies brightness, contrast, saturation, hue in a fixed order; its
@@ -127,6 +133,23 @@ class ColorJitter(RandomViewLayer):
             )
         self.built = True
 
+    def _blend_round(self, x, kinds, factors, mask):
+        """One round of the cheap changes: each sample blends with its own
+        degenerate image (black, mean luma or pixel luma) where `mask`."""
+        gray = image_ops.luma(x)
+        mean = tf.reduce_mean(gray, axis=[1, 2, 3], keepdims=True)
+        kinds = tf.reshape(kinds, [-1, 1, 1, 1])
+        degenerate = tf.where(
+            kinds == 0,
+            tf.zeros_like(mean),
+            tf.where(kinds == 1, mean, gray),
+        )
+        factors = tf.reshape(factors, [-1, 1, 1, 1])
+        blended = tf.clip_by_value(
+            degenerate + factors * (x - degenerate), 0.0, 1.0
+        )
+        return tf.where(tf.reshape(mask, [-1, 1, 1, 1]), blended, x)
+
     def call(self, images, training=True):
         if not training or not self._ops:
             return images
@@ -139,25 +162,45 @@ class ColorJitter(RandomViewLayer):
         batch = tf.shape(images)[0]
         n = len(self._ops)
         seeds = self.draw_seed(n + 1)
-        factors = tuple(
-            tf.random.stateless_uniform([batch], seeds[k], low, high)
-            for k, (_, (low, high), _) in enumerate(self._ops)
+        factors = tf.stack(
+            [
+                tf.random.stateless_uniform([batch], seeds[k], low, high)
+                for k, (_, (low, high), _) in enumerate(self._ops)
+            ],
+            axis=1,
         )
-        x = tf.clip_by_value(images, 0.0, 1.0)
-        if n == 1:
-            return restore_rank(self._ops[0][2](x, factors[0]), unbatched)
+        # kind of each active change: 0 brightness, 1 contrast,
+        # 2 saturation, 3 hue.
+        codes = {"brightness": 0, "contrast": 1, "saturation": 2, "hue": 3}
+        kind_of = tf.constant([codes[name] for name, _, _ in self._ops])
         order = tf.argsort(
             tf.random.stateless_uniform([batch, n], seeds[n]), axis=1
         )
-
-        def branch(k):
-            fn = self._ops[k][2]
-            return lambda args: fn(args[0], args[1][k])
-
-        branches = [branch(k) for k in range(n)]
-        for r in range(n):
-            x = switch_per_sample(order[:, r], (x, factors), branches)
-            x = tf.ensure_shape(x, images.shape)
+        kinds = tf.gather(kind_of, order)  # [B, n], change of each round
+        round_factors = tf.gather(factors, order, batch_dims=1)
+        x = tf.clip_by_value(images, 0.0, 1.0)
+        has_hue = self._ops[-1][0] == "hue"
+        if not has_hue:
+            for r in range(n):
+                x = self._blend_round(
+                    x, kinds[:, r], round_factors[:, r], tf.fill([batch], True)
+                )
+        else:
+            # The hue round splits each sample's sequence in two: blend
+            # rounds before it, the hue shift (once, for every sample),
+            # blend rounds after it.
+            hue_round = tf.argmax(
+                tf.cast(kinds == 3, tf.int32), axis=1, output_type=tf.int32
+            )
+            for r in range(n - 1):
+                x = self._blend_round(
+                    x, kinds[:, r], round_factors[:, r], r < hue_round
+                )
+            x = image_ops.adjust_hue(x, factors[:, n - 1])
+            for r in range(1, n):
+                x = self._blend_round(
+                    x, kinds[:, r], round_factors[:, r], r > hue_round
+                )
         return restore_rank(tf.cast(x, images.dtype), unbatched)
 
     def get_config(self):

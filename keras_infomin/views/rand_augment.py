@@ -226,30 +226,42 @@ class RandAugment(RandomViewLayer):
         )
         batch = tf.shape(images)[0]
         n = len(self._fns)
-        x = images
 
         def branch(k):
             fn = self._fns[k]
             return lambda args: fn(args[0], args[1], args[2])
 
         branches = [branch(k) for k in range(n)] + [None]
-        for seed in self.draw_seed(self.num_ops):
-            seeds = tf.random.experimental.stateless_split(seed, 4)
-            s_op, s_apply, s_mag, s_sign = (seeds[i] for i in range(4))
+        round_seeds = tf.random.experimental.stateless_split(
+            self.draw_seed(), self.num_ops
+        )
+
+        def one_round(r, x):
+            seeds = tf.random.experimental.stateless_split(round_seeds[r], 4)
             op = tf.random.stateless_uniform(
-                [batch], s_op, 0, n, dtype=tf.int32
+                [batch], seeds[0], 0, n, dtype=tf.int32
             )
-            apply = tf.random.stateless_uniform([batch], s_apply) < self.rate
+            apply = tf.random.stateless_uniform([batch], seeds[1]) < self.rate
             op = tf.where(apply, op, n)
             level = self.magnitude + self.magnitude_std * (
-                tf.random.stateless_normal([batch], s_mag)
+                tf.random.stateless_normal([batch], seeds[2])
             )
             level = tf.clip_by_value(level, 0.0, MAX_MAGNITUDE)
             sign = tf.where(
-                tf.random.stateless_uniform([batch], s_sign) < 0.5, -1.0, 1.0
+                tf.random.stateless_uniform([batch], seeds[3]) < 0.5, -1.0, 1.0
             )
-            x = switch_per_sample(op, (x, level, sign), branches)
-            x = tf.ensure_shape(x, images.shape)
+            x = switch_per_sample(
+                op, (x, level, sign), branches, guard_empty=False
+            )
+            return r + 1, tf.ensure_shape(tf.cast(x, images.dtype), x_shape)
+
+        # A graph loop: the rounds share one traced body.
+        x_shape = images.shape
+        _, x = tf.while_loop(
+            lambda r, x: r < self.num_ops,
+            one_round,
+            (tf.constant(0), images),
+        )
         return restore_rank(tf.cast(x, images.dtype), unbatched)
 
     def get_config(self):
