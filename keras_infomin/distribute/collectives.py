@@ -29,7 +29,7 @@ the loss averaged over the global batch. This is what
 
 import tensorflow as tf
 
-from keras_infomin.distribute.replica import in_replica_context
+from keras_infomin.distribute.replica import in_multi_replica_context
 
 
 def _normalise_axis(x, axis):
@@ -105,7 +105,7 @@ def all_gather(x, axis=0):
     flat = tf.nest.flatten(x)
     flat = [tf.convert_to_tensor(t) for t in flat]
     axes = {_normalise_axis(t, axis) for t in flat}
-    if not in_replica_context():
+    if not in_multi_replica_context():
         return x
     if len(axes) != 1:
         raise ValueError(
@@ -143,7 +143,7 @@ def local_batch_offset(x, axis=0):
     """
     x = tf.convert_to_tensor(x)
     axis = _normalise_axis(x, axis)
-    if not in_replica_context():
+    if not in_multi_replica_context():
         return tf.constant(0, tf.int32)
     ctx = tf.distribute.get_replica_context()
     local_size = tf.reshape(tf.shape(x, out_type=tf.int32)[axis], [1])

@@ -9,7 +9,7 @@ or `TPUStrategy` without host-side Python in the step.
 import tensorflow as tf
 
 
-def in_replica_context():
+def in_multi_replica_context():
     """Whether code runs in a replica context with more than one replica.
 
     Returns:
@@ -21,7 +21,7 @@ def in_replica_context():
     Example:
 
     ```python
-    if in_replica_context():
+    if in_multi_replica_context():
         z_all = all_gather(z)
     ```
     """

@@ -1,4 +1,4 @@
-"""replica_id, num_replicas, in_replica_context, replica_seed."""
+"""replica_id, num_replicas, in_multi_replica_context, replica_seed."""
 
 import numpy as np
 import pytest
@@ -17,7 +17,7 @@ def test_default_context():
     assert distribute.num_replicas() == 1
     assert int(distribute.replica_id()) == 0
     assert distribute.replica_id().dtype == tf.int32
-    assert not distribute.in_replica_context()
+    assert not distribute.in_multi_replica_context()
 
 
 def test_inside_two_replicas():
@@ -25,7 +25,7 @@ def test_inside_two_replicas():
 
     @tf.function
     def step():
-        inside = tf.constant(distribute.in_replica_context())
+        inside = tf.constant(distribute.in_multi_replica_context())
         count = tf.constant(distribute.num_replicas())
         return distribute.replica_id(), count, inside
 
@@ -36,7 +36,7 @@ def test_inside_two_replicas():
     with strategy.scope():  # cross-replica context
         assert distribute.num_replicas() == 2
         assert int(distribute.replica_id()) == 0
-        assert not distribute.in_replica_context()
+        assert not distribute.in_multi_replica_context()
 
 
 def test_replica_seed_differs_between_replicas():
