@@ -106,6 +106,19 @@ def check_range_pair(name, value, low, high):
     return tuple(float(v) for v in value)
 
 
+def maybe_build(transform, input_shape):
+    """Builds a sub-layer that defines its own `build` and is not built.
+
+    Layers without a `build` of their own (plain callables, many keras-cv
+    layers) are left to build on their first call.
+    """
+    if not isinstance(transform, keras.layers.Layer) or transform.built:
+        return
+    if type(transform).build is keras.layers.Layer.build:
+        return
+    transform.build(input_shape)
+
+
 def call_transform(transform, inputs, training):
     """Calls a view transform (a layer or a plain callable).
 

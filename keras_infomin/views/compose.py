@@ -5,6 +5,7 @@ import keras
 from keras_infomin.utils import register
 from keras_infomin.views.base import call_transform
 from keras_infomin.views.base import deserialize
+from keras_infomin.views.base import maybe_build
 from keras_infomin.views.base import serialize
 
 
@@ -46,8 +47,7 @@ class Compose(keras.layers.Layer):
     def build(self, input_shape):
         shape = input_shape
         for t in self.transforms:
-            if hasattr(t, "build") and not getattr(t, "built", True):
-                t.build(shape)
+            maybe_build(t, shape)
             if hasattr(t, "compute_output_shape"):
                 shape = t.compute_output_shape(shape)
         self.built = True

@@ -8,6 +8,7 @@ from keras_infomin.utils import register
 from keras_infomin.views.base import RandomViewLayer
 from keras_infomin.views.base import call_transform
 from keras_infomin.views.base import deserialize
+from keras_infomin.views.base import maybe_build
 from keras_infomin.views.base import serialize
 from keras_infomin.views.base import standardize_images
 
@@ -159,11 +160,8 @@ class JigSaw(RandomViewLayer):
                 f"[height, width, channels]; received shape {shape}."
             )
         tile = self._tile_size(shape[-3], shape[-2])
-        if self.tile_transform is not None and hasattr(
-            self.tile_transform, "build"
-        ):
-            if not getattr(self.tile_transform, "built", True):
-                self.tile_transform.build((None, tile, tile, shape[-1]))
+        if self.tile_transform is not None:
+            maybe_build(self.tile_transform, (None, tile, tile, shape[-1]))
         self.built = True
 
     def call(self, images, training=True):

@@ -5,6 +5,7 @@ import keras
 from keras_infomin.utils import register
 from keras_infomin.views.base import call_transform
 from keras_infomin.views.base import deserialize
+from keras_infomin.views.base import maybe_build
 from keras_infomin.views.base import serialize
 
 
@@ -77,8 +78,7 @@ class Views(keras.layers.Layer):
 
     def build(self, input_shape):
         for t in self.transforms:
-            if hasattr(t, "build") and not getattr(t, "built", True):
-                t.build(input_shape)
+            maybe_build(t, input_shape)
         self.built = True
 
     def call(self, inputs, training=True):

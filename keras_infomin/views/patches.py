@@ -38,7 +38,7 @@ class PatchPair(RandomViewLayer):
       quadrant; `dy, dx` are rounded to whole pixels, so the realised
       distance is within `sqrt(2) / 2` pixels of `distance`;
     - `direction="axis"`: a horizontal or vertical offset of exactly
-      `distance` pixels (a feasible axis, at random if both fit).
+      `round(distance)` pixels (a feasible axis, at random if both fit).
 
     In inference (`training=False`) the offset takes the middle feasible
     angle (or the horizontal axis) with positive signs and the pair is
@@ -116,7 +116,10 @@ class PatchPair(RandomViewLayer):
                 f"{width} images."
             )
         limit = max_patch_distance(height, width, p, self.direction)
-        if self.distance > limit + 1e-9:
+        distance = self.distance
+        if self.direction == "axis":
+            distance = float(round(distance))
+        if distance > limit + 1e-9:
             raise ValueError(
                 f"PatchPair: two {p}-pixel patches of a {height} x {width} "
                 f"image can be at most {limit:.2f} pixels apart "
@@ -144,6 +147,7 @@ class PatchPair(RandomViewLayer):
             zero = tf.zeros([batch])
             return zero, zero
         if self.direction == "axis":
+            d = float(round(d))
             fits_x = a >= d
             fits_y = b >= d
             if training:

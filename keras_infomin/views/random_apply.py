@@ -7,6 +7,7 @@ from keras_infomin.utils.validation import check_in_range
 from keras_infomin.views.base import RandomViewLayer
 from keras_infomin.views.base import call_transform
 from keras_infomin.views.base import deserialize
+from keras_infomin.views.base import maybe_build
 from keras_infomin.views.base import restore_rank
 from keras_infomin.views.base import serialize
 from keras_infomin.views.base import standardize_images
@@ -56,10 +57,7 @@ class RandomApply(RandomViewLayer):
         self.rate = float(check_in_range("rate", rate, 0.0, 1.0))
 
     def build(self, input_shape):
-        if hasattr(self.layer, "build") and not getattr(
-            self.layer, "built", True
-        ):
-            self.layer.build(input_shape)
+        maybe_build(self.layer, input_shape)
         self.built = True
 
     def call(self, inputs, training=True):

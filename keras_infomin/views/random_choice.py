@@ -8,6 +8,7 @@ from keras_infomin.utils import register
 from keras_infomin.views.base import RandomViewLayer
 from keras_infomin.views.base import call_transform
 from keras_infomin.views.base import deserialize
+from keras_infomin.views.base import maybe_build
 from keras_infomin.views.base import restore_rank
 from keras_infomin.views.base import serialize
 from keras_infomin.views.base import standardize_images
@@ -81,8 +82,7 @@ class RandomChoice(RandomViewLayer):
 
     def build(self, input_shape):
         for layer in self.choices:
-            if hasattr(layer, "build") and not getattr(layer, "built", True):
-                layer.build(input_shape)
+            maybe_build(layer, input_shape)
         self.built = True
 
     def call(self, inputs, training=True):

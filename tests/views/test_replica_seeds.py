@@ -6,7 +6,10 @@ import pytest
 import tensorflow as tf
 
 from keras_infomin.utils import random as random_utils
-from keras_infomin.views import InfoMinAugment
+from keras_infomin.views import ColorJitter
+from keras_infomin.views import Compose
+from keras_infomin.views import RandomApply
+from keras_infomin.views import RandomGrayscale
 from keras_infomin.views import RandomHorizontalFlip
 from keras_infomin.views import RandomResizedCrop
 from tests.views.helpers import random_images
@@ -33,7 +36,13 @@ def per_replica(strategy, layer, images):
     "make",
     [
         lambda: RandomResizedCrop(8, 8, seed=3),
-        lambda: InfoMinAugment(16, seed=3),
+        lambda: Compose(
+            [
+                RandomResizedCrop(16, 16, seed=3),
+                RandomApply(ColorJitter(0.4, 0.4, 0.4, 0.1, seed=4), 0.8),
+                RandomGrayscale(0.2, seed=5),
+            ]
+        ),
     ],
 )
 def test_replicas_draw_different_views_of_the_same_image(strategy, make):
