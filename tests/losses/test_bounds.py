@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from keras_infomin import critics
 from keras_infomin import data
+from keras_infomin import distribute
 from keras_infomin import losses
 from keras_infomin.testing import run_loss_test
 from tests.bounds import numpy_reference as ref
@@ -125,8 +126,7 @@ def test_target_mode_fit_approaches_the_target():
 
 
 def test_loss_is_divided_by_replicas_under_mirrored_strategy():
-    devices = ["/cpu:0", "/cpu:1"]
-    strategy = tf.distribute.MirroredStrategy(devices)
+    strategy = distribute.get_strategy(["/cpu:0", "/cpu:1"])
     scores = _scores(seed=6).astype("float32")
     loss = losses.InfoNCE()
     per_replica = strategy.run(lambda: loss(None, tf.constant(scores)))
