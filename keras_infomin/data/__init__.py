@@ -1,11 +1,14 @@
 """Datasets: known-MI benchmarks, synthetic views and dataset loaders."""
 
+from keras_infomin.data.colorful_moving_mnist import ColorfulMovingMNIST
 from keras_infomin.data.gaussian import correlated_gaussians
 from keras_infomin.data.gaussian import estimate_statistics
 from keras_infomin.data.gaussian import gaussian_log_density_ratio
 from keras_infomin.data.gaussian import gaussian_mi_dataset
 from keras_infomin.data.gaussian import mi_for_rho
 from keras_infomin.data.gaussian import rho_for_mi
+from keras_infomin.data.loaders import list_image_folder
+from keras_infomin.data.loaders import load
 
 __all__ = [
     "correlated_gaussians",
@@ -14,4 +17,7 @@ __all__ = [
     "gaussian_mi_dataset",
     "mi_for_rho",
     "rho_for_mi",
+    "ColorfulMovingMNIST",
+    "list_image_folder",
+    "load",
 ]
