@@ -9,6 +9,7 @@ from keras_infomin.views.base import check_range_pair
 from keras_infomin.views.base import check_shape
 from keras_infomin.views.base import restore_rank
 from keras_infomin.views.base import standardize_images
+from keras_infomin.views.base import switch_per_sample
 
 
 def _factor_range(name, value):
@@ -61,12 +62,12 @@ class ColorJitter(RandomViewLayer):
     Always applied; wrap in `RandomApply(ColorJitter(...), rate=0.8)` for
     the SimCLR / MoCo v2 / InfoMin recipe.
 
-    Vectorised without branching: brightness, contrast and saturation are
-    all blends `d + f (x - d)` with a different degenerate image `d`
-    (black, mean luma, pixel luma), so each round blends every sample with
-    the `d` and `f` of the change it draws for that round. The hue shift,
-    the costly one, runs once for the whole batch; the blend rounds that
-    a sample draws before its hue round run before it, the others after.
+    Vectorised: brightness, contrast and saturation are all blends
+    `d + f (x - d)` with a different degenerate image `d` (black, mean
+    luma, pixel luma), so one blend round serves every sample whatever
+    change it draws for that round; samples are grouped by the round of
+    their hue shift (`switch_per_sample`), so every sample goes through
+    exactly its changes, once each.
 
     Differences from `keras.layers.RandomColorJitter` (Keras 3.15): Keras
     applies brightness, contrast, saturation, hue in a fixed order; its
@@ -133,22 +134,21 @@ class ColorJitter(RandomViewLayer):
             )
         self.built = True
 
-    def _blend_round(self, x, kinds, factors, mask):
-        """One round of the cheap changes: each sample blends with its own
-        degenerate image (black, mean luma or pixel luma) where `mask`."""
+    @staticmethod
+    def _blend(x, kinds, factors):
+        """One blend round: sample `i` blends with its degenerate image
+        `d = a_i luma + b_i` (black: a = b = 0; mean luma: a = 0, b = mean;
+        pixel luma: a = 1, b = 0) by its factor."""
         gray = image_ops.luma(x)
         mean = tf.reduce_mean(gray, axis=[1, 2, 3], keepdims=True)
         kinds = tf.reshape(kinds, [-1, 1, 1, 1])
-        degenerate = tf.where(
-            kinds == 0,
-            tf.zeros_like(mean),
-            tf.where(kinds == 1, mean, gray),
-        )
-        factors = tf.reshape(factors, [-1, 1, 1, 1])
-        blended = tf.clip_by_value(
+        a = tf.cast(kinds == 2, x.dtype)
+        b = tf.where(kinds == 1, mean, tf.zeros_like(mean))
+        degenerate = a * gray + b
+        factors = tf.reshape(tf.cast(factors, x.dtype), [-1, 1, 1, 1])
+        return tf.clip_by_value(
             degenerate + factors * (x - degenerate), 0.0, 1.0
         )
-        return tf.where(tf.reshape(mask, [-1, 1, 1, 1]), blended, x)
 
     def call(self, images, training=True):
         if not training or not self._ops:
@@ -169,38 +169,46 @@ class ColorJitter(RandomViewLayer):
             ],
             axis=1,
         )
-        # kind of each active change: 0 brightness, 1 contrast,
-        # 2 saturation, 3 hue.
+        # Kind of each active change: 0 brightness, 1 contrast,
+        # 2 saturation, 3 hue (always last in self._ops).
         codes = {"brightness": 0, "contrast": 1, "saturation": 2, "hue": 3}
         kind_of = tf.constant([codes[name] for name, _, _ in self._ops])
         order = tf.argsort(
             tf.random.stateless_uniform([batch, n], seeds[n]), axis=1
         )
-        kinds = tf.gather(kind_of, order)  # [B, n], change of each round
+        kinds = tf.gather(kind_of, order)  # [B, n]: the change per round
         round_factors = tf.gather(factors, order, batch_dims=1)
         x = tf.clip_by_value(images, 0.0, 1.0)
-        has_hue = self._ops[-1][0] == "hue"
-        if not has_hue:
+        if self._ops[-1][0] != "hue":
             for r in range(n):
-                x = self._blend_round(
-                    x, kinds[:, r], round_factors[:, r], tf.fill([batch], True)
-                )
-        else:
-            # The hue round splits each sample's sequence in two: blend
-            # rounds before it, the hue shift (once, for every sample),
-            # blend rounds after it.
-            hue_round = tf.argmax(
-                tf.cast(kinds == 3, tf.int32), axis=1, output_type=tf.int32
-            )
-            for r in range(n - 1):
-                x = self._blend_round(
-                    x, kinds[:, r], round_factors[:, r], r < hue_round
-                )
-            x = image_ops.adjust_hue(x, factors[:, n - 1])
-            for r in range(1, n):
-                x = self._blend_round(
-                    x, kinds[:, r], round_factors[:, r], r > hue_round
-                )
+                x = self._blend(x, kinds[:, r], round_factors[:, r])
+            return restore_rank(tf.cast(x, images.dtype), unbatched)
+
+        # Samples are grouped by the round of their hue shift (n groups);
+        # each group runs its blends and its hue shift in its order.
+        hue_round = tf.argmax(
+            tf.cast(kinds == 3, tf.int32), axis=1, output_type=tf.int32
+        )
+
+        def branch(k):
+            def run(args):
+                x, kinds, round_factors, hue = args
+                for r in range(n):
+                    if r == k:
+                        x = image_ops.adjust_hue(x, hue)
+                    else:
+                        x = self._blend(x, kinds[:, r], round_factors[:, r])
+                return x
+
+            return run
+
+        x = switch_per_sample(
+            hue_round,
+            (x, kinds, round_factors, factors[:, n - 1]),
+            [branch(k) for k in range(n)],
+            guard_empty=False,
+        )
+        x = tf.ensure_shape(x, images.shape)
         return restore_rank(tf.cast(x, images.dtype), unbatched)
 
     def get_config(self):
