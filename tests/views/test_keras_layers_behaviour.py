@@ -64,3 +64,10 @@ def test_random_color_jitter_brightness_is_additive():
     # One constant shift per sample (not a multiplication).
     assert np.max(np.std(delta.reshape(8, -1), axis=1)) < 1e-5
     assert np.std(delta.reshape(8, -1).mean(axis=1)) > 1e-3
+
+
+def test_solarization_threshold_is_per_sample():
+    layer = keras.layers.Solarization(
+        addition_factor=0.0, threshold_factor=(0, 1), value_range=(0, 1), seed=1
+    )
+    assert distinct(layer(identical_batch(16))) > 8

@@ -1,11 +1,14 @@
 """Views: independent views of one batch, one or one-per-view transforms."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from keras_infomin.testing import run_layer_test
+from keras_infomin.views import ColorJitter
 from keras_infomin.views import Compose
+from keras_infomin.views import RandomApply
 from keras_infomin.views import RandomHorizontalFlip
 from keras_infomin.views import RandomResizedCrop
 from keras_infomin.views import Views
@@ -76,3 +79,40 @@ def test_bad_inputs():
         Views([RandomResizedCrop(8, 8)], num_views=2)
     with pytest.raises(TypeError, match="transform"):
         Views("crop")
+
+
+class TwoViewModel(keras.Model):
+    """Makes its views inside train_step (graph mode, no XLA)."""
+
+    def __init__(self):
+        super().__init__()
+        self.views = Views(
+            Compose(
+                [
+                    RandomResizedCrop(8, 8),
+                    RandomApply(ColorJitter(0.4, 0.4, 0.4, 0.1), 0.8),
+                ]
+            )
+        )
+        self.flatten = keras.layers.Flatten()
+        self.encoder = keras.layers.Dense(4)
+
+    def call(self, x):
+        return self.encoder(self.flatten(x))
+
+    def train_step(self, data):
+        first, second = self.views(data, training=True)
+        with tf.GradientTape() as tape:
+            gap = self(first, training=True) - self(second, training=True)
+            loss = tf.reduce_mean(tf.square(gap))
+        grads = tape.gradient(loss, self.trainable_variables)
+        self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
+        return {"view_gap": loss}
+
+
+def test_views_inside_train_step():
+    model = TwoViewModel()
+    model.compile(optimizer=keras.optimizers.SGD(0.01))
+    history = model.fit(random_images((8, 16, 16, 3)), batch_size=4, verbose=0)
+    loss = history.history["view_gap"][0]
+    assert np.isfinite(loss) and loss > 0  # the two views differ
