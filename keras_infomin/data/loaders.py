@@ -320,6 +320,11 @@ def load(
     elif isinstance(name, str) and (os.sep in name or name.startswith(".")):
         raise ValueError(f"Folder {name!r} does not exist.")
     else:
+        if not isinstance(split, str):
+            raise ValueError(
+                f"Loading the tensorflow-datasets {name!r} needs a split "
+                f"name such as 'train'; received split={split!r}."
+            )
         ds = _tfds_dataset(
             name,
             split,

@@ -161,6 +161,8 @@ def test_bad_inputs(tmp_path, folder):
         load(str(path), "train", image_size=(8,))
     with pytest.raises(ValueError, match="views"):
         load(str(path), "train", views="byol", image_size=8)
+    with pytest.raises(ValueError, match="needs a split"):
+        load("mnist", None)
     with pytest.raises(ValueError, match="neither a folder"):
         load("no_such_dataset_name", "train")
     with pytest.raises(ValueError, match="download=True"):
