@@ -6,7 +6,8 @@ and in `train_step`): `RandomResizedCrop`, `RandomApply`, `RandomChoice`,
 `RandomGrayscale`, `RandAugment`. Recipes: `SimCLRAugment`,
 `MoCoV2Augment`, `InfoMinAugment`. InfoMin's view families: colour
 (`ColorSpace`, `ChannelSplit` and the conversion functions), space
-(`PatchPair`), jigsaw (`JigSaw`, `JigSawHead`).
+(`PatchPair`), jigsaw (`JigSaw`, `JigSawHead`), and learned views
+(`FlowViewGenerator`, trained by `models.InfoMinModel`).
 """
 
 from keras_infomin.views.base import RandomViewLayer
@@ -35,6 +36,7 @@ from keras_infomin.views.color_spaces import yiq_to_rgb
 from keras_infomin.views.color_spaces import ypbpr_to_rgb
 from keras_infomin.views.compose import Compose
 from keras_infomin.views.flip import RandomHorizontalFlip
+from keras_infomin.views.flow import FlowViewGenerator
 from keras_infomin.views.gaussian_blur import GaussianBlur
 from keras_infomin.views.grayscale import RandomGrayscale
 from keras_infomin.views.jigsaw import JigSaw
@@ -55,6 +57,7 @@ __all__ = [
     "ColorJitter",
     "ColorSpace",
     "Compose",
+    "FlowViewGenerator",
     "GaussianBlur",
     "InfoMinAugment",
     "JigSaw",

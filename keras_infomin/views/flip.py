@@ -26,6 +26,15 @@ class RandomHorizontalFlip(RandomViewLayer):
         rate: probability in [0, 1].
         seed: optional int.
         **kwargs: `keras.layers.Layer` arguments.
+
+    Returns:
+        Images of the input's shape.
+
+    Example:
+
+    ```python
+    flipped = RandomHorizontalFlip(0.5)(images)  # about half mirrored
+    ```
     """
 
     def __init__(self, rate=0.5, seed=None, **kwargs):

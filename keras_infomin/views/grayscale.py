@@ -29,6 +29,15 @@ class RandomGrayscale(RandomViewLayer):
 
     Input shape:
         `[B, H, W, 3]` or `[H, W, 3]`.
+
+    Returns:
+        Images of the input's shape.
+
+    Example:
+
+    ```python
+    views = RandomGrayscale(0.2)(images)  # about one in five grey
+    ```
     """
 
     def __init__(self, rate=0.2, seed=None, **kwargs):

@@ -159,6 +159,12 @@ class MoCoV2Augment(_Preset):
         jitter_rate, grayscale_rate, blur_rate: probabilities.
         seed: optional int.
         **kwargs: `keras.layers.Layer` arguments.
+
+    Example:
+
+    ```python
+    query, key = Views(MoCoV2Augment(224), num_views=2)(images)
+    ```
     """
 
     def __init__(
