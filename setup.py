@@ -36,6 +36,7 @@ setup(
             "scikit-learn",
             "matplotlib",
             "ruff",
+            "tensorboard",
         ],
         "bench": ["torch==2.13.0"],
     },
