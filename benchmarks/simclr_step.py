@@ -1,0 +1,527 @@
+"""Images per second of a SimCLR training step, Keras against PyTorch.
+
+The step: ResNet-18 with the CIFAR stem on 32x32 images, batch 128 with two
+views per image (256 encoder passes, two passes of 128), a 512-512-128
+projection head, the cosine critic at temperature 0.5, symmetric InfoNCE,
+SGD with momentum 0.9. Views are pre-made random tensors: augmentation is
+not timed. Arithmetic: ResNet-18 (CIFAR) needs 0.557 GMAC per 32x32 image
+forward; forward + backward is about 3x, so one image (two views) costs
+about 6.7 GFLOP and a machine with peak `P` GFLOP/s cannot exceed
+`P / 6.7` images/s.
+
+Variants (`--variant`, each in its own worker process):
+  - `model`: `keras_infomin.models.ContrastiveModel(encoder=ResNetCIFAR(18),
+    projector=ProjectionHead((512,), 128), critic=InnerProduct(cosine=True,
+    temperature=0.5))`, timed through `train_on_batch`;
+  - `hand`: a hand-written Keras 3 functional ResNet-18 and a
+    `tf.function` step with `GradientTape` (`--data-format channels_first`
+    for NCHW);
+  - `torch`: `benchmarks/simclr_step_torch.py`, the PyTorch reference.
+
+Levers, per worker: `--precision bfloat16` (`mixed_bfloat16` policy for
+Keras, CPU autocast for PyTorch), `--jit` (XLA: `compile(jit_compile=True)`,
+or `tf.function(jit_compile=True)` for `hand`), `--onednn 0/1`
+(`TF_ENABLE_ONEDNN_OPTS`), `--intra/--inter` thread pools, and prototypes
+of library changes patched into this process only (`--patch`, comma list):
+  - `fused-bn`: batch norm in training through TensorFlow's fused kernel
+    (`FusedBatchNormV3`, one pass for the statistics and one for the
+    normalisation, a fused gradient) instead of Keras' moments +
+    `tf.nn.batch_normalization` graph; the moving variance gets the biased
+    batch variance, as in Keras;
+  - `same-pad`: stride-1 convolutions of the ResNet use `padding="same"`
+    instead of an explicit `ops.pad` + `"valid"` (identical values; the
+    stride-2 ones keep the symmetric explicit pad);
+  - `concat-views`: both views through the encoder as one batch of 256
+    (batch-norm statistics over both views, as in SimCLR's own code);
+  - `unfused-loss`: the plain critic + bound path instead of
+    `bounds.infonce_dot` (to measure what the fused loss buys).
+
+Driver: `--compare-torch` starts one worker per configuration (grouped by
+precision, so each group's ratios come from one run), then runs
+interleaved rounds (each worker in turn runs `--steps-per-round` steps,
+the order rotating every round) and prints median images/s, the ratio to
+PyTorch in the same precision and the fraction of `--peak-gflops`.
+
+    python benchmarks/simclr_step.py --quick                 # smoke run
+    python benchmarks/simclr_step.py --variant model --precision bfloat16
+    python benchmarks/simclr_step.py --compare-torch --rounds 7
+    python benchmarks/simclr_step.py --compare-torch --configs \
+        "torch;model;model --patch fused-bn,same-pad"
+"""
+
+import argparse
+import json
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+GMAC_PER_VIEW = 0.557  # ResNet-18, CIFAR stem, 32x32, forward
+GFLOP_PER_IMAGE = 2 * 3 * 2 * GMAC_PER_VIEW  # 2 views, fwd+bwd ~ 3x fwd
+PATCHES = ("fused-bn", "same-pad", "concat-views", "unfused-loss")
+
+
+# --------------------------------------------------------------- patches
+def patch_fused_bn():
+    """BatchNormalization (training, NHWC, no mask) via FusedBatchNormV3."""
+    import keras
+    import tensorflow as tf
+
+    original = keras.layers.BatchNormalization.call
+
+    def call(self, inputs, training=None, mask=None):
+        rank = len(inputs.shape)
+        axis = self.axis if self.axis >= 0 else self.axis + rank
+        if (
+            not (training and self.trainable)
+            or mask is not None
+            or self.synchronized
+            or self.renorm
+            or rank != 4
+            or axis not in (1, 3)
+            or not (self.scale and self.center)
+        ):
+            return original(self, inputs, training=training, mask=mask)
+        data_format = "NHWC" if axis == 3 else "NCHW"
+        x = inputs
+        if x.dtype not in (tf.float32, tf.bfloat16):
+            x = tf.cast(x, tf.float32)
+        y, mean, var, *_ = tf.raw_ops.FusedBatchNormV3(
+            x=x,
+            scale=tf.cast(self.gamma, tf.float32),
+            offset=tf.cast(self.beta, tf.float32),
+            mean=tf.zeros([0], tf.float32),
+            variance=tf.zeros([0], tf.float32),
+            epsilon=self.epsilon,
+            data_format=data_format,
+            is_training=True,
+        )
+        # The op returns the Bessel-corrected variance; Keras' moving
+        # average uses the biased one.
+        shape = tf.shape(x)
+        count = tf.cast(tf.reduce_prod(shape) // shape[axis], tf.float32)
+        var = tf.stop_gradient(var * (count - 1.0) / count)
+        mean = tf.stop_gradient(mean)
+        m = self.momentum
+        self.moving_mean.assign(self.moving_mean * m + mean * (1.0 - m))
+        self.moving_variance.assign(
+            self.moving_variance * m + var * (1.0 - m)
+        )
+        return tf.cast(y, self.compute_dtype)
+
+    keras.layers.BatchNormalization.call = call
+
+
+def patch_same_pad():
+    """Stride-1 convolutions with padding="same", no explicit pad op."""
+    from keras_infomin.encoders import resnet
+
+    blocks = resnet._Blocks
+
+    def same(conv):
+        return conv.strides == (1, 1) and conv.kernel_size[0] > 1
+
+    original_pad = blocks._pad
+    original_shape = blocks._padded_shape
+
+    def _pad(x, conv):
+        if same(conv):
+            conv.padding = "same"
+            return x
+        return original_pad(x, conv)
+
+    def _padded_shape(shape, conv):
+        if same(conv):
+            conv.padding = "same"
+            return tuple(shape)
+        return original_shape(shape, conv)
+
+    blocks._pad = staticmethod(_pad)
+    blocks._padded_shape = staticmethod(_padded_shape)
+
+
+def patch_concat_views():
+    """One encoder pass over the concatenated views (shared encoder)."""
+    from keras import ops
+
+    from keras_infomin.models import base
+    from keras_infomin.models import contrastive
+
+    model_cls = contrastive.ContrastiveModel
+    original = model_cls._step
+
+    def _step(self, data, training):
+        if not (self.shared_encoder and self.shared_projector):
+            return original(self, data, training)
+        if not self.built:
+            self.build(
+                base.call_input_shape(data, self.view_layer, self.num_views)
+            )
+        views, _ = base.split_batch(
+            data, self.view_layer, self.num_views, training=True
+        )
+        base.check_views(views, self.num_views)
+        z = self.embed(ops.concatenate(views, axis=0), 0, training=training)
+        embeddings = ops.split(z, self.num_views, axis=0)
+        loss, mi = self.contrastive_terms(embeddings)
+        return loss, mi, ops.shape(embeddings[0])[0]
+
+    model_cls._step = _step
+
+
+def patch_unfused_loss():
+    from keras_infomin.models import contrastive
+
+    contrastive.ContrastiveModel._fused = lambda self: False
+
+
+PATCH_FUNCTIONS = {
+    "fused-bn": patch_fused_bn,
+    "same-pad": patch_same_pad,
+    "concat-views": patch_concat_views,
+    "unfused-loss": patch_unfused_loss,
+}
+
+
+# ------------------------------------------------------------------ steps
+def symmetric_infonce(za, zb, temperature):
+    """Mean of row- and column-wise cross-entropy of cosine scores / t."""
+    import tensorflow as tf
+
+    za = tf.math.l2_normalize(tf.cast(za, tf.float32), axis=1)
+    zb = tf.math.l2_normalize(tf.cast(zb, tf.float32), axis=1)
+    logits = tf.matmul(za, zb, transpose_b=True) / temperature
+    labels = tf.range(tf.shape(za)[0])
+    ce = tf.nn.sparse_softmax_cross_entropy_with_logits
+    row = tf.reduce_mean(ce(labels, logits))
+    col = tf.reduce_mean(ce(labels, tf.transpose(logits)))
+    return 0.5 * (row + col)
+
+
+def hand_resnet18(data_format):
+    """Functional Keras ResNet-18 (CIFAR stem) + 512-512-128 head."""
+    import keras
+    from keras import layers
+
+    channels_first = data_format == "channels_first"
+    axis = 1 if channels_first else -1
+    shape = (3, 32, 32) if channels_first else (32, 32, 3)
+
+    def conv(x, filters, kernel, stride):
+        if stride > 1 and kernel > 1:
+            x = layers.ZeroPadding2D(kernel // 2, data_format=data_format)(x)
+            padding = "valid"
+        else:
+            padding = "same"
+        return layers.Conv2D(
+            filters,
+            kernel,
+            strides=stride,
+            padding=padding,
+            use_bias=False,
+            kernel_initializer="he_normal",
+            data_format=data_format,
+        )(x)
+
+    def bn(x):
+        return layers.BatchNormalization(
+            axis=axis, momentum=0.9, epsilon=1e-5
+        )(x)
+
+    inputs = keras.Input(shape)
+    x = layers.ReLU()(bn(conv(inputs, 64, 3, 1)))
+    cin = 64
+    for stage in range(4):
+        cout = 64 * 2**stage
+        for i in range(2):
+            stride = 2 if (i == 0 and stage > 0) else 1
+            y = layers.ReLU()(bn(conv(x, cout, 3, stride)))
+            y = bn(conv(y, cout, 3, 1))
+            if stride != 1 or cin != cout:
+                x = bn(conv(x, cout, 1, stride))
+            x = layers.ReLU()(layers.Add()([x, y]))
+            cin = cout
+    x = layers.GlobalAveragePooling2D(data_format=data_format)(x)
+    x = layers.Dense(512, activation="relu")(x)
+    outputs = layers.Dense(128)(x)
+    return keras.Model(inputs, outputs)
+
+
+def make_keras_step(args):
+    """Builds the Keras step; returns a callable running one step."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    if args.intra:
+        tf.config.threading.set_intra_op_parallelism_threads(args.intra)
+    if args.inter:
+        tf.config.threading.set_inter_op_parallelism_threads(args.inter)
+    for name in filter(None, args.patch.split(",")):
+        PATCH_FUNCTIONS[name]()
+    keras.utils.set_random_seed(0)
+    if args.precision == "bfloat16":
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    rng = np.random.default_rng(1)
+    shape = (args.batch, args.image_size, args.image_size, 3)
+    if args.data_format == "channels_first":
+        shape = (args.batch, 3, args.image_size, args.image_size)
+    views = tuple(
+        tf.constant(rng.random(shape, dtype=np.float32)) for _ in range(2)
+    )
+    optimizer = keras.optimizers.SGD(0.03, momentum=0.9)
+
+    if args.variant == "model":
+        from keras_infomin import critics
+        from keras_infomin import encoders
+        from keras_infomin import models
+
+        model = models.ContrastiveModel(
+            encoder=encoders.ResNetCIFAR(18),
+            projector=models.ProjectionHead((512,), 128),
+            critic=critics.InnerProduct(
+                cosine=True, temperature=args.temperature
+            ),
+        )
+        model.compile(optimizer=optimizer, jit_compile=args.jit)
+
+        def step():
+            return model.train_on_batch(x=views, return_dict=True)["loss"]
+
+        return step
+
+    network = hand_resnet18(args.data_format)
+    weights = network.trainable_variables
+
+    @tf.function(jit_compile=args.jit)
+    def train(v1, v2):
+        with tf.GradientTape() as tape:
+            za = network(v1, training=True)
+            zb = network(v2, training=True)
+            loss = symmetric_infonce(za, zb, args.temperature)
+        grads = tape.gradient(loss, weights)
+        optimizer.apply(grads, weights)
+        return loss
+
+    def step():
+        return float(train(*views))
+
+    return step
+
+
+def timed(step, count):
+    times = []
+    for _ in range(count):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def serve_or_time(step, args, label):
+    timed(step, args.warmup)
+    if args.serve:
+        print("ready", flush=True)
+        for line in sys.stdin:
+            if not line.strip():
+                break
+            times = timed(step, int(line))
+            print(json.dumps({"times": times}), flush=True)
+        return
+    times = timed(step, args.steps)
+    med = statistics.median(times)
+    print(
+        f"{label}: median step {med:.3f} s over {len(times)}, "
+        f"{args.batch / med:.1f} images/s"
+    )
+
+
+# ----------------------------------------------------------------- driver
+def worker_command(spec, common):
+    """`(argv, env)` of a worker from a config string like `model --jit`."""
+    words = shlex.split(spec)
+    variant, rest = words[0], words[1:]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    if variant == "torch":
+        script = os.path.join(HERE, "simclr_step_torch.py")
+        extra = []
+        for word in rest:
+            if word.startswith("OMP_"):
+                key, value = word.split("=", 1)
+                env[key] = value
+            else:
+                extra.append(word)
+        argv = [sys.executable, script, "--serve", *common, *extra]
+        return argv, env
+    argv = [sys.executable, os.path.abspath(__file__), "--serve"]
+    return argv + ["--variant", variant, *common, *rest], env
+
+
+class Worker:
+    def __init__(self, spec, common):
+        self.spec = spec
+        argv, env = worker_command(spec, common)
+        self.proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        self.times = []
+
+    def wait_ready(self):
+        for line in self.proc.stdout:
+            if line.strip() == "ready":
+                return
+        raise RuntimeError(f"worker {self.spec!r} exited before ready")
+
+    def run(self, count):
+        self.proc.stdin.write(f"{count}\n")
+        self.proc.stdin.flush()
+        for line in self.proc.stdout:
+            if line.startswith("{"):
+                times = json.loads(line)["times"]
+                self.times.extend(times)
+                return times
+        raise RuntimeError(f"worker {self.spec!r} died")
+
+    def close(self):
+        try:
+            self.proc.stdin.write("\n")
+            self.proc.stdin.flush()
+        except OSError:
+            pass
+        self.proc.wait(timeout=60)
+
+
+def compare(args):
+    precisions = args.precisions.split(",")
+    specs = [s.strip() for s in args.configs.split(";") if s.strip()]
+    results = []
+    for precision in precisions:
+        common = [
+            "--precision",
+            precision,
+            "--batch",
+            str(args.batch),
+            "--warmup",
+            str(args.warmup),
+        ]
+        print(f"== {precision}: starting {len(specs)} workers", flush=True)
+        workers = []
+        for spec in specs:
+            worker = Worker(spec, common)
+            worker.wait_ready()  # one at a time: warm-ups do not overlap
+            workers.append(worker)
+        loads = []
+        for r in range(args.rounds):
+            order = workers[r % len(workers) :] + workers[: r % len(workers)]
+            for worker in order:
+                worker.run(args.steps_per_round)
+            loads.append(os.getloadavg()[0])
+            done = ", ".join(
+                f"{w.spec}: {args.batch / w.times[-1]:.1f}" for w in workers
+            )
+            print(
+                f"  round {r + 1}/{args.rounds} load {loads[-1]:.1f}: {done}",
+                flush=True,
+            )
+        for worker in workers:
+            worker.close()
+        base = None
+        for worker in workers:
+            ips = args.batch / statistics.median(worker.times)
+            if worker.spec.split()[0] == "torch" and base is None:
+                base = ips
+            results.append((precision, worker.spec, ips, base, loads))
+    print()
+    print(
+        f"{'precision':9} {'config':48} {'img/s':>6} {'vs torch':>8} "
+        f"{'of peak':>7}"
+    )
+    for precision, spec, ips, base, loads in results:
+        ratio = f"{ips / base:.2f}x" if base else "-"
+        peak = ips * GFLOP_PER_IMAGE / args.peak_gflops
+        print(f"{precision:9} {spec:48} {ips:6.1f} {ratio:>8} {peak:7.0%}")
+    all_loads = [x for r in results[:: len(specs)] for x in r[4]]
+    print(
+        f"1-min load average during rounds: median "
+        f"{statistics.median(all_loads):.1f}, max {max(all_loads):.1f} "
+        f"({os.cpu_count()} CPUs); peak = {args.peak_gflops:.0f} GFLOP/s, "
+        f"{GFLOP_PER_IMAGE:.2f} GFLOP per image"
+    )
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--variant", choices=("model", "hand"), default="model")
+    parser.add_argument(
+        "--precision", choices=("float32", "bfloat16"), default="float32"
+    )
+    parser.add_argument("--jit", action="store_true", help="XLA")
+    parser.add_argument("--patch", default="", help=", ".join(PATCHES))
+    parser.add_argument(
+        "--data-format",
+        choices=("channels_last", "channels_first"),
+        default="channels_last",
+        help="hand variant only",
+    )
+    parser.add_argument("--onednn", choices=("0", "1"), default=None)
+    parser.add_argument("--intra", type=int, default=0)
+    parser.add_argument("--inter", type=int, default=0)
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--image-size", type=int, default=32)
+    parser.add_argument("--temperature", type=float, default=0.5)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--serve", action="store_true")
+    parser.add_argument("--compare-torch", action="store_true")
+    parser.add_argument(
+        "--configs",
+        default="torch; model; model --jit; hand",
+        help="driver: ';'-separated worker configs (first word: torch, "
+        "model or hand; the rest are this script's or the torch script's "
+        "options, OMP_*=value sets a torch worker's environment)",
+    )
+    parser.add_argument("--precisions", default="float32,bfloat16")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--steps-per-round", type=int, default=1)
+    parser.add_argument("--peak-gflops", type=float, default=195.0)
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: batch 8, 1 warm-up, 2 rounds/steps",
+    )
+    args = parser.parse_args(argv)
+    if args.patch:
+        unknown = set(args.patch.split(",")) - set(PATCHES)
+        if unknown:
+            parser.error(f"unknown --patch {sorted(unknown)}; use {PATCHES}")
+    if args.quick:
+        args.batch, args.warmup, args.steps, args.rounds = 8, 1, 2, 2
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.compare_torch or (args.quick and not args.serve):
+        if args.quick and not args.compare_torch:
+            args.configs = "torch; model; hand"
+        compare(args)
+        return
+    if args.onednn is not None:
+        os.environ["TF_ENABLE_ONEDNN_OPTS"] = args.onednn
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    step = make_keras_step(args)
+    label = f"keras {args.variant} {args.precision} batch {args.batch}"
+    serve_or_time(step, args, label)
+
+
+if __name__ == "__main__":
+    main()
