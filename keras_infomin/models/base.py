@@ -110,6 +110,44 @@ def gather_others_first(z):
     return tf.roll(gathered, shift=-offset, axis=0)
 
 
+def cross_replica_mean(value, rows):
+    """The global batch's mean from this replica's mean over `rows` rows.
+
+    Replica `r` holds `value_r`, a mean over its `n_r` rows (a bound
+    averaged over its anchors). Every replica receives
+
+        sum_r n_r value_r / sum_r n_r
+
+    the value one replica would compute on the whole batch, with gradients
+    reaching every replica's `value_r` (through `all_gather`). A loss built
+    on it is the same on all replicas, so dividing it by the replica count
+    (`scale_for_replicas`) gives the one-replica step even when the
+    replicas hold different numbers of rows (a short last batch) or a
+    nonlinearity follows (`|I - target|`), and the logs read the global
+    value under every strategy (`TPUStrategy` reports the first replica's).
+    With one replica it is `value`.
+    """
+    if distribute.num_replicas() == 1:
+        return value
+    import tensorflow as tf
+
+    value = tf.convert_to_tensor(value)
+    rows = tf.stop_gradient(tf.cast(rows, value.dtype))
+    pair = tf.reshape(tf.stack([value * rows, rows]), [1, 2])
+    total = tf.reduce_sum(distribute.all_gather(pair), axis=0)
+    return total[0] / total[1]
+
+
+def global_rows(z):
+    """Number of rows of `z` summed over replicas (the global batch)."""
+    if distribute.num_replicas() == 1:
+        return ops.shape(z)[0]
+    import tensorflow as tf
+
+    local = tf.reshape(tf.shape(z, out_type=tf.int32)[0], [1])
+    return tf.reduce_sum(distribute.all_gather(local))
+
+
 def unbatched_shape(x):
     """`(None,) + x.shape[1:]`: a build shape that fits any batch size."""
     return (None,) + tuple(x.shape[1:])

@@ -194,7 +194,15 @@ class ContrastiveModel(keras.Model):
         )
 
     def pair_bound(self, za, zb):
-        """The bound between two views' embeddings, global negatives."""
+        """The bound between two views' embeddings, global negatives.
+
+        Under several replicas the value is the global batch's on every
+        replica: the fused InfoNCE averages its local anchors' terms over
+        replicas (`base.cross_replica_mean`); any other critic/bound scores
+        the local rows against the gathered batch and gathers the rows, so
+        that bounds that are not means over anchors (DV, SMILE, MINE,
+        interpolated) see the whole `N x N` score matrix.
+        """
         if self._fused():
             scale = self.critic.inverse_temperature()
             if self.critic.cosine:
@@ -212,14 +220,17 @@ class ContrastiveModel(keras.Model):
                     base.gather_others_first(za),
                 )
                 value = 0.5 * (value + back)
-            return value
+            return base.cross_replica_mean(value, ops.shape(za)[0])
         bound_fn = bounds.get(self.bound)
-        scores = self.critic(za, base.gather_others_first(zb))
+        if distribute.num_replicas() == 1:
+            scores = self.critic(za, zb)
+        else:
+            scores = distribute.all_gather(
+                self.critic(za, distribute.all_gather(zb))
+            )
         value = bound_fn(scores, **self.bound_kwargs)
         if self.symmetric:
-            reverse = ops.transpose(
-                self.critic.score(base.gather_others_first(za), zb)
-            )
+            reverse = ops.transpose(scores)
             value = 0.5 * (value + bound_fn(reverse, **self.bound_kwargs))
         return value
 
@@ -250,7 +261,7 @@ class ContrastiveModel(keras.Model):
             self.embed(v, k, training=training) for k, v in enumerate(views)
         ]
         loss, mi = self.contrastive_terms(embeddings)
-        candidates = ops.shape(embeddings[0])[0] * distribute.num_replicas()
+        candidates = base.global_rows(embeddings[0])
         return loss, mi, candidates
 
     def _logs(self, loss, mi, candidates):

@@ -5,6 +5,7 @@ from keras import ops
 
 from keras_infomin import bounds
 from keras_infomin import critics
+from keras_infomin import distribute
 from keras_infomin.bounds.common import log_mean_exp_offdiagonal
 from keras_infomin.losses.base import scale_for_replicas
 from keras_infomin.utils import register
@@ -78,6 +79,19 @@ class MIEstimator(keras.Model):
         )
 
     def build(self, input_shape):
+        pair = (
+            isinstance(input_shape, (tuple, list))
+            and len(input_shape) == 2
+            and all(isinstance(s, (tuple, list)) for s in input_shape)
+        )
+        if not pair:
+            raise ValueError(
+                "MIEstimator is built from a pair of shapes (x_shape, "
+                f"y_shape); received {input_shape!r}. Under a tf.distribute "
+                "strategy `fit` builds models from `x` alone: build the "
+                "estimator first inside `strategy.scope()`, e.g. "
+                "`model((x[:1], y[:1]))`."
+            )
         x_shape, y_shape = input_shape
         if not self.critic.built:
             self.critic.build(tuple(x_shape), tuple(y_shape))
@@ -86,6 +100,22 @@ class MIEstimator(keras.Model):
     def call(self, inputs, training=False):
         x, y = _unpack_pair(inputs)
         return self.critic(x, y, training=training)
+
+    def scores(self, x, y, training=False):
+        """The critic's `[N, N]` scores on the global batch.
+
+        Under several replicas each replica scores its rows `x_r` against
+        every replica's `y` (gathered) and the score rows are gathered in
+        replica order, so every replica holds the matrix one replica would
+        compute on the whole batch: the bound, MINE's moving average and
+        the logs are the global ones (identical on all replicas) whatever
+        the bound, while the critic's work on the pairs is split between
+        replicas. Gradients reach each replica's rows through `all_gather`.
+        """
+        if distribute.num_replicas() == 1:
+            return self((x, y), training=training)
+        local = self((x, distribute.all_gather(y)), training=training)
+        return distribute.all_gather(local)
 
     def estimate(self, scores):
         """The bound on a score matrix (with MINE's state update)."""
@@ -112,14 +142,14 @@ class MIEstimator(keras.Model):
         }
         if self.bound == "infonce":
             logs["mi_cap"] = ops.log(ops.cast(ops.shape(scores)[1], "float32"))
-        return logs
+        return distribute.reducible_logs(logs)
 
     def train_step(self, data):
         import tensorflow as tf
 
         x, y = _unpack_pair(data)
         with tf.GradientTape() as tape:
-            scores = self((x, y), training=True)
+            scores = self.scores(x, y, training=True)
             value = self.estimate(scores)
             loss = -value
             scaled = scale_for_replicas(loss)
@@ -129,7 +159,7 @@ class MIEstimator(keras.Model):
 
     def test_step(self, data):
         x, y = _unpack_pair(data)
-        scores = self((x, y), training=False)
+        scores = self.scores(x, y, training=False)
         if self.bound == "mine":
             value = bounds.dv(scores)
         else:

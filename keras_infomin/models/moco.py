@@ -268,6 +268,10 @@ class MomentumContrast(keras.Model):
             keys.append(self._keys(views[0], training))
             back = self.queue_bound(self.embed(views[1], training), keys[1])
             value = 0.5 * (value + back)
+        # The global batch's values on every replica (see
+        # `base.cross_replica_mean`): exact steps and logs for any split.
+        rows = ops.shape(views[0])[0]
+        value = base.cross_replica_mean(value, rows)
         loss = -value
         jigsaw_value = None
         if self.jigsaw is not None:
@@ -275,6 +279,7 @@ class MomentumContrast(keras.Model):
             tiles = self.jigsaw(x, training=True)
             embedding = self._jigsaw_embedding(tiles, training)
             jigsaw_value = self.queue_bound(embedding, keys[0])
+            jigsaw_value = base.cross_replica_mean(jigsaw_value, rows)
             loss = loss - self.jigsaw_weight * jigsaw_value
         return loss, value, jigsaw_value, keys
 
