@@ -45,7 +45,6 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import keras_infomin as kim  # noqa: E402
-from keras_infomin.models import adversarial  # noqa: E402
 
 try:  # run as a script or imported as `examples.mnist_halves`
     from examples import _mnist_halves_common as common
@@ -292,7 +291,7 @@ def run_e2(data, args):
     keras.utils.set_random_seed(args.seed)
     k = args.classifier_steps
     total = args.adv_warmup + args.adv_rounds * (k + 1)
-    model = adversarial.AdversarialInvertibleEncoder(
+    model = kim.models.AdversarialInvertibleEncoder(
         flow(args, "affine", 7),
         data.num_classes,
         classifier_steps=k,

@@ -6,7 +6,7 @@ import pytest
 
 from keras_infomin import distribute
 from keras_infomin.encoders import RealNVP
-from keras_infomin.models.adversarial import AdversarialInvertibleEncoder
+from keras_infomin.models import AdversarialInvertibleEncoder
 from keras_infomin.testing import assert_config_round_trip
 
 NUM_CLASSES = 3
