@@ -14,7 +14,7 @@ import os
 
 import numpy as np
 
-from keras_infomin.testing import multiworker
+from keras_infomin import testing
 from tests.distribute import multiworker_models
 
 EPOCHS = 3
@@ -43,13 +43,13 @@ def test_two_workers_match_one_process_through_a_kill_and_restart(tmp_path):
         "log_dir": str(tmp_path),
     }
     try:
-        multiworker.run_workers(
+        testing.run_workers(
             multiworker_models.train_contrastive,
             num_workers=2,
             kwargs={**kwargs, "die": 0},
             timeout=300,
         )
-    except multiworker.WorkerError as error:
+    except testing.WorkerError as error:
         assert "--- worker 1: exit code 17 ---" in str(error), str(error)
     else:
         raise AssertionError("worker 1 should have died after epoch 0")
@@ -61,7 +61,7 @@ def test_two_workers_match_one_process_through_a_kill_and_restart(tmp_path):
         assert epochs == [0]
         np.testing.assert_allclose(losses, reference["losses"][:1], rtol=1e-5)
 
-    results = multiworker.run_workers(
+    results = testing.run_workers(
         multiworker_models.train_contrastive,
         num_workers=2,
         kwargs=kwargs,
