@@ -8,7 +8,9 @@ from PIL import Image
 
 from keras_infomin.data import list_image_folder
 from keras_infomin.data import load
+from keras_infomin.data.loaders import _resolve_views
 from keras_infomin.views import RandomResizedCrop
+from keras_infomin.views import SimCLRAugment
 from keras_infomin.views import Views
 
 tfds = pytest.importorskip("tensorflow_datasets")
@@ -73,17 +75,19 @@ def test_tfds_views_in_batched_map(mock):
     (first, second), labels = next(iter(ds))
     assert first.shape == (8, 16, 16, 3) and second.shape == (8, 16, 16, 3)
     assert not np.allclose(first, second)
-    preset = load(
+    # Preset names become Views(preset(image_size), num_views).
+    preset = _resolve_views("simclr", (24, 24), 3)
+    assert isinstance(preset, Views) and preset.num_views == 3
+    assert isinstance(preset.transforms[0], SimCLRAugment)
+    unlabelled = load(
         "stl10",
         "train",
         batch_size=4,
-        views="infomin",
-        image_size=24,
-        num_views=3,
+        image_size=8,
         with_labels=False,
+        shuffle=False,
     )
-    out = next(iter(preset))
-    assert len(out) == 3 and out[0].shape == (4, 24, 24, 3)
+    assert next(iter(unlabelled)).shape == (4, 8, 8, 3)
 
 
 def test_sharding_per_input_pipeline(mock):

@@ -93,27 +93,27 @@ def test_ycbcr_against_pil_jfif():
     np.testing.assert_allclose(ours, pil, atol=1.01)
 
 
-@pytest.mark.parametrize(
-    "space,function,atol",
-    [
-        ("lab", "rgb2lab", 0.02),
-        ("luv", "rgb2luv", 0.02),
-        ("xyz", "rgb2xyz", 2e-4),
-        ("hsv", "rgb2hsv", 1e-5),
-        ("yiq", "rgb2yiq", 1e-5),
-        ("ydbdr", "rgb2ydbdr", 1e-5),
-        ("ypbpr", "rgb2ypbpr", 1e-5),
-    ],
-)
-def test_against_scikit_image(space, function, atol):
-    skimage_color = pytest.importorskip("skimage.color")
-    x = random_images((8, 8, 3), seed=3)
-    expected = getattr(skimage_color, function)(x.astype("float64"))
+SKIMAGE_REFERENCES = (
     # Lab/Luv/XYZ: scikit-image rounds the sRGB matrix to 6 digits, hence
     # the looser tolerance (still 2e-4 of the Lab range).
-    np.testing.assert_allclose(
-        convert_color(x, "rgb", space), expected, atol=atol
-    )
+    ("lab", "rgb2lab", 0.02),
+    ("luv", "rgb2luv", 0.02),
+    ("xyz", "rgb2xyz", 2e-4),
+    ("hsv", "rgb2hsv", 1e-5),
+    ("yiq", "rgb2yiq", 1e-5),
+    ("ydbdr", "rgb2ydbdr", 1e-5),
+    ("ypbpr", "rgb2ypbpr", 1e-5),
+)
+
+
+def test_against_scikit_image():
+    skimage_color = pytest.importorskip("skimage.color")
+    x = random_images((8, 8, 3), seed=3)
+    for space, function, atol in SKIMAGE_REFERENCES:
+        expected = getattr(skimage_color, function)(x.astype("float64"))
+        np.testing.assert_allclose(
+            convert_color(x, "rgb", space), expected, atol=atol, err_msg=space
+        )
 
 
 def test_ycbcr_relates_to_scikit_image_studio_swing():
@@ -132,43 +132,43 @@ def test_ycbcr_relates_to_scikit_image_studio_swing():
     np.testing.assert_allclose(studio, expected, atol=1e-3)
 
 
-@pytest.mark.parametrize("space", COLOR_SPACES)
-def test_round_trip(space):
+def test_round_trips():
     x = random_images((6, 7, 3), seed=5)
     x[0, :5] = PRIMARIES
-    there = convert_color(x, "rgb", space)
-    back = convert_color(there, space, "rgb")
-    np.testing.assert_allclose(back, x, atol=1e-4)
+    for space in COLOR_SPACES:
+        there = convert_color(x, "rgb", space)
+        back = convert_color(there, space, "rgb")
+        np.testing.assert_allclose(back, x, atol=1e-4, err_msg=space)
 
 
-@pytest.mark.parametrize("space", COLOR_SPACES)
-def test_gradients_finite_at_edge_colours(space):
+def test_gradients_finite_at_edge_colours():
     edge = np.concatenate(
         [PRIMARIES, [[0.5, 0.5, 0.5], [1e-7, 0, 0], [0.04045, 0.2, 0.9]]]
     ).astype("float32")
     v = tf.Variable(edge)
-    with tf.GradientTape() as tape:
-        y = convert_color(v, "rgb", space)
-        z = convert_color(y, space, "rgb")
-        total = tf.reduce_sum(y) + tf.reduce_sum(z)
-    grad = tape.gradient(total, v)
-    assert np.all(np.isfinite(grad.numpy()))
+    for space in COLOR_SPACES:
+        with tf.GradientTape() as tape:
+            y = convert_color(v, "rgb", space)
+            z = convert_color(y, space, "rgb")
+            total = tf.reduce_sum(y) + tf.reduce_sum(z)
+        grad = tape.gradient(total, v)
+        assert np.all(np.isfinite(grad.numpy())), space
 
 
-@pytest.mark.parametrize("space", COLOR_SPACES)
-def test_ranges_cover_the_rgb_cube(space):
+def test_ranges_cover_the_rgb_cube():
     axis = np.linspace(0, 1, 17, dtype="float32")
     grid = np.stack(np.meshgrid(axis, axis, axis, indexing="ij"), -1)
-    normalized = np.asarray(
-        ColorSpace(space, normalize=True)(grid.reshape(-1, 3))
-    )
-    assert normalized.min() >= -1e-4
-    assert normalized.max() <= 1 + 1e-4
-    # The ranges are tight: every channel gets close to both ends.
-    assert np.all(normalized.min(axis=0) < 0.02)
-    assert np.all(normalized.max(axis=0) > 0.97)
-    low, high = np.asarray(color_space_range(space)).T
-    assert np.all(high > low)
+    for space in COLOR_SPACES:
+        normalized = np.asarray(
+            ColorSpace(space, normalize=True)(grid.reshape(-1, 3))
+        )
+        assert normalized.min() >= -1e-4, space
+        assert normalized.max() <= 1 + 1e-4, space
+        # The ranges are tight: every channel gets close to both ends.
+        assert np.all(normalized.min(axis=0) < 0.02), space
+        assert np.all(normalized.max(axis=0) > 0.97), space
+        low, high = np.asarray(color_space_range(space)).T
+        assert np.all(high > low)
 
 
 def test_color_space_layer():

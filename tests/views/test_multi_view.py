@@ -6,13 +6,12 @@ import pytest
 import tensorflow as tf
 
 from keras_infomin.testing import run_layer_test
-from keras_infomin.views import ColorJitter
 from keras_infomin.views import Compose
 from keras_infomin.views import RandomApply
+from keras_infomin.views import RandomGrayscale
 from keras_infomin.views import RandomHorizontalFlip
 from keras_infomin.views import RandomResizedCrop
 from keras_infomin.views import Views
-from tests.views.helpers import check_graph_modes
 from tests.views.helpers import random_images
 
 
@@ -35,7 +34,8 @@ def test_views_differ_inside_tf_data_and_tf_function():
     assert not np.allclose(first, second)
     a, b = tf.function(lambda t: views(t, training=True))(images)
     assert not np.allclose(a, b)
-    check_graph_modes(views, images)
+    single = views(images[0])
+    assert [tuple(v.shape) for v in single] == [(8, 8, 3), (8, 8, 3)]
 
 
 def test_one_transform_per_view():
@@ -90,7 +90,7 @@ class TwoViewModel(keras.Model):
             Compose(
                 [
                     RandomResizedCrop(8, 8),
-                    RandomApply(ColorJitter(0.4, 0.4, 0.4, 0.1), 0.8),
+                    RandomApply(RandomGrayscale(1.0), 0.5),
                 ]
             )
         )

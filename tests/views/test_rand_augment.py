@@ -33,57 +33,59 @@ def run_single(name, magnitude, images8):
     return np.asarray(out) * 255.0
 
 
-@pytest.mark.parametrize(
-    "name,magnitude,pil,atol",
-    [
-        ("equalize", 10, ImageOps.equalize, 1e-3),
-        ("invert", 10, ImageOps.invert, 1e-3),
-        ("posterize", 10, lambda im: ImageOps.posterize(im, 4), 1e-3),
-        ("posterize", 5, lambda im: ImageOps.posterize(im, 2), 1e-3),
-        ("solarize", 5, lambda im: ImageOps.solarize(im, 128), 1e-3),
-        ("solarize", 10, lambda im: im, 1e-3),  # threshold 256: no-op
-        ("auto_contrast", 10, ImageOps.autocontrast, 1.01),
-        (
-            "brightness",
-            10,
-            lambda im: ImageEnhance.Brightness(im).enhance(1.9),
-            1.01,
-        ),
-        (
-            "color",
-            10,
-            lambda im: ImageEnhance.Color(im).enhance(1.9),
-            2.01,
-        ),
-        (
-            "contrast",
-            5,
-            lambda im: ImageEnhance.Contrast(im).enhance(1.0),
-            1.01,
-        ),
-        (
-            "contrast",
-            0,
-            lambda im: ImageEnhance.Contrast(im).enhance(0.1),
-            1.51,  # PIL rounds the mean to an integer level
-        ),
-        (
-            "sharpness",
-            10,
-            lambda im: ImageEnhance.Sharpness(im).enhance(1.9),
-            2.01,
-        ),
-    ],
+PIL_REFERENCES = (
+    ("equalize", 10, ImageOps.equalize, 1e-3),
+    ("invert", 10, ImageOps.invert, 1e-3),
+    ("posterize", 10, lambda im: ImageOps.posterize(im, 4), 1e-3),
+    ("posterize", 5, lambda im: ImageOps.posterize(im, 2), 1e-3),
+    ("solarize", 5, lambda im: ImageOps.solarize(im, 128), 1e-3),
+    ("solarize", 10, lambda im: im, 1e-3),  # threshold 256: no-op
+    ("auto_contrast", 10, ImageOps.autocontrast, 1.01),
+    (
+        "brightness",
+        10,
+        lambda im: ImageEnhance.Brightness(im).enhance(1.9),
+        1.01,
+    ),
+    (
+        "color",
+        10,
+        lambda im: ImageEnhance.Color(im).enhance(1.9),
+        2.01,
+    ),
+    (
+        "contrast",
+        5,
+        lambda im: ImageEnhance.Contrast(im).enhance(1.0),
+        1.01,
+    ),
+    (
+        "contrast",
+        0,
+        lambda im: ImageEnhance.Contrast(im).enhance(0.1),
+        1.51,  # PIL rounds the mean to an integer level
+    ),
+    (
+        "sharpness",
+        10,
+        lambda im: ImageEnhance.Sharpness(im).enhance(1.9),
+        2.01,
+    ),
 )
-def test_operations_match_pil(name, magnitude, pil, atol):
-    images = uint8_images()
-    if name == "auto_contrast":
-        images = (images // 2 + 40).astype("uint8")
-    ours = run_single(name, magnitude, images)
-    expected = np.stack(
-        [np.asarray(pil(Image.fromarray(im)), "float32") for im in images]
-    )
-    np.testing.assert_allclose(ours, expected, atol=atol)
+
+
+def test_operations_match_pil():
+    for name, magnitude, pil, atol in PIL_REFERENCES:
+        images = uint8_images()
+        if name == "auto_contrast":
+            images = (images // 2 + 40).astype("uint8")
+        ours = run_single(name, magnitude, images)
+        expected = np.stack(
+            [np.asarray(pil(Image.fromarray(im)), "float32") for im in images]
+        )
+        np.testing.assert_allclose(
+            ours, expected, atol=atol, err_msg=f"{name} m={magnitude}"
+        )
 
 
 def test_solarize_add_matches_definition():
