@@ -34,6 +34,8 @@ setup(
             "pytest-xdist",
             "hypothesis",
             "scikit-learn",
+            "scikit-image",
+            "keras-cv==0.9.0",
             "matplotlib",
             "ruff",
             "tensorboard",

@@ -50,6 +50,7 @@ from keras_infomin.views.rand_augment import RandAugment
 from keras_infomin.views.random_apply import RandomApply
 from keras_infomin.views.random_choice import RandomChoice
 from keras_infomin.views.resized_crop import RandomResizedCrop
+from keras_infomin.views.unstack import UnstackViews
 
 __all__ = [
     "COLOR_SPACES",
@@ -72,6 +73,7 @@ __all__ = [
     "RandomResizedCrop",
     "RandomViewLayer",
     "SimCLRAugment",
+    "UnstackViews",
     "Views",
     "color_space_range",
     "convert_color",
