@@ -1,0 +1,78 @@
+import csv
+import math
+import os
+
+import numpy as np
+from PIL import Image
+
+from examples import learned_views
+
+CLASS_COLOURS = ((0.8, 0.2, 0.2), (0.2, 0.7, 0.3), (0.2, 0.3, 0.9))
+
+
+def _write_image_folder(root, per_class, seed):
+    """`split/class/i.png`: noisy colour images, one hue per class."""
+    rng = np.random.default_rng(seed)
+    for split, count in (("train", per_class), ("test", per_class // 2)):
+        for c, colour in enumerate(CLASS_COLOURS):
+            folder = os.path.join(root, split, f"class_{c}")
+            os.makedirs(folder, exist_ok=True)
+            for i in range(count):
+                image = np.asarray(colour) * rng.uniform(0.5, 1.0, (12, 12, 1))
+                image = np.clip(
+                    image + 0.1 * rng.normal(size=image.shape), 0, 1
+                )
+                Image.fromarray((image * 255).astype("uint8")).save(
+                    os.path.join(folder, f"{i}.png")
+                )
+
+
+def test_quick_run_writes_tables_and_plot(tmp_path):
+    data = tmp_path / "colours"
+    _write_image_folder(str(data), per_class=24, seed=0)
+    out = tmp_path / "out"
+    configs = ["rgb", "learned_rgb", "semi_rgb"]
+    rows = learned_views.main(
+        [
+            "--quick",
+            "--data",
+            str(data),
+            "--configs",
+            ",".join(configs),
+            "--seeds",
+            "2",
+            "--train-images",
+            "64",
+            "--test-images",
+            "32",
+            "--batch-size",
+            "16",
+            "--out",
+            str(out),
+        ]
+    )
+    # one row per configuration and seed
+    assert sorted((r["config"], r["seed"]) for r in rows) == sorted(
+        (c, s) for c in configs for s in (0, 1)
+    )
+    for row in rows:
+        assert math.isfinite(row["mi_views"])
+        # InfoNCE lies below its cap log(batch)
+        assert row["mi_views"] <= math.log(16) + 1e-4
+        assert math.isclose(row["mi_cap"], math.log(16), rel_tol=1e-5)
+        assert 0.0 <= row["probe_accuracy"] <= 1.0
+        if row["config"] == "rgb":
+            assert math.isnan(row["game_mi"])
+        else:
+            assert math.isfinite(row["game_mi"])
+        if row["config"] == "semi_rgb":
+            assert 0.0 <= row["game_accuracy_1"] <= 1.0
+    for name in ("results.md", "results.csv", "information_plane.png"):
+        assert os.path.getsize(out / name) > 0
+    with open(out / "results.csv") as f:
+        assert len(list(csv.DictReader(f))) == len(rows)
+    table = (out / "results.md").read_text()
+    # the summary: one line per configuration, seeds counted
+    for config in configs:
+        name = learned_views.describe(config, learned_views.parse_args([]))
+        assert f"| {name.replace('|', chr(92) + '|')} | 2 |" in table
