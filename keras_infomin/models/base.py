@@ -125,7 +125,8 @@ def cross_replica_mean(value, rows):
     replicas hold different numbers of rows (a short last batch) or a
     nonlinearity follows (`|I - target|`), and the logs read the global
     value under every strategy (`TPUStrategy` reports the first replica's).
-    With one replica it is `value`.
+    Rows may be 0 on some replicas (a masked mean over labelled examples);
+    if all are 0 the result is 0. With one replica it is `value`.
     """
     if distribute.num_replicas() == 1:
         return value
@@ -135,7 +136,7 @@ def cross_replica_mean(value, rows):
     rows = tf.stop_gradient(tf.cast(rows, value.dtype))
     pair = tf.reshape(tf.stack([value * rows, rows]), [1, 2])
     total = tf.reduce_sum(distribute.all_gather(pair), axis=0)
-    return total[0] / total[1]
+    return tf.math.divide_no_nan(total[0], total[1])
 
 
 def global_rows(z):
