@@ -29,6 +29,11 @@ class MIEstimator(keras.Model):
     the non-trainable variable `log_partition_average` (saved with the
     model); the first step starts it from the batch value.
 
+    Under a `tf.distribute` strategy every replica assembles the score
+    matrix of the global batch (`scores`), so all bounds, MINE's state and
+    the logs equal a single device's. Build the estimator in the
+    strategy's scope before `fit` (`model((x[:1], y[:1]))`).
+
     Args:
         critic: a `keras_infomin.critics` layer, name or config.
         bound: one of `ESTIMATORS` ("infonce", "nwj", "tuba", "dv", "js",
