@@ -107,9 +107,7 @@ def patch_fused_bn():
         mean = tf.stop_gradient(mean)
         m = self.momentum
         self.moving_mean.assign(self.moving_mean * m + mean * (1.0 - m))
-        self.moving_variance.assign(
-            self.moving_variance * m + var * (1.0 - m)
-        )
+        self.moving_variance.assign(self.moving_variance * m + var * (1.0 - m))
         return tf.cast(y, self.compute_dtype)
 
     keras.layers.BatchNormalization.call = call
@@ -227,9 +225,9 @@ def hand_resnet18(data_format):
         )(x)
 
     def bn(x):
-        return layers.BatchNormalization(
-            axis=axis, momentum=0.9, epsilon=1e-5
-        )(x)
+        return layers.BatchNormalization(axis=axis, momentum=0.9, epsilon=1e-5)(
+            x
+        )
 
     inputs = keras.Input(shape)
     x = layers.ReLU()(bn(conv(inputs, 64, 3, 1)))
@@ -313,12 +311,14 @@ def make_keras_step(args):
 
 
 def timed(step, count):
-    times = []
+    """Wall seconds and process CPU seconds (all threads) of each step."""
+    times, cpu = [], []
     for _ in range(count):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         step()
         times.append(time.perf_counter() - start)
-    return times
+        cpu.append(time.process_time() - start_cpu)
+    return times, cpu
 
 
 def serve_or_time(step, args, label):
@@ -328,14 +328,15 @@ def serve_or_time(step, args, label):
         for line in sys.stdin:
             if not line.strip():
                 break
-            times = timed(step, int(line))
-            print(json.dumps({"times": times}), flush=True)
+            times, cpu = timed(step, int(line))
+            print(json.dumps({"times": times, "cpu": cpu}), flush=True)
         return
-    times = timed(step, args.steps)
+    times, cpu = timed(step, args.steps)
     med = statistics.median(times)
     print(
         f"{label}: median step {med:.3f} s over {len(times)}, "
-        f"{args.batch / med:.1f} images/s"
+        f"{args.batch / med:.1f} images/s, "
+        f"{statistics.median(cpu):.1f} CPU-s per step"
     )
 
 
@@ -372,6 +373,7 @@ class Worker:
             env=env,
         )
         self.times = []
+        self.cpu = []
 
     def wait_ready(self):
         for line in self.proc.stdout:
@@ -384,9 +386,10 @@ class Worker:
         self.proc.stdin.flush()
         for line in self.proc.stdout:
             if line.startswith("{"):
-                times = json.loads(line)["times"]
-                self.times.extend(times)
-                return times
+                record = json.loads(line)
+                self.times.extend(record["times"])
+                self.cpu.extend(record["cpu"])
+                return record["times"]
         raise RuntimeError(f"worker {self.spec!r} died")
 
     def close(self):
@@ -402,6 +405,8 @@ def compare(args):
     precisions = args.precisions.split(",")
     specs = [s.strip() for s in args.configs.split(";") if s.strip()]
     results = []
+    all_loads = []
+    cores = os.cpu_count()
     for precision in precisions:
         common = [
             "--precision",
@@ -424,7 +429,9 @@ def compare(args):
                 worker.run(args.steps_per_round)
             loads.append(os.getloadavg()[0])
             done = ", ".join(
-                f"{w.spec}: {args.batch / w.times[-1]:.1f}" for w in workers
+                f"{w.spec}: {args.batch / w.times[-1]:.1f} "
+                f"({w.cpu[-1]:.0f} CPU-s)"
+                for w in workers
             )
             print(
                 f"  round {r + 1}/{args.rounds} load {loads[-1]:.1f}: {done}",
@@ -433,26 +440,38 @@ def compare(args):
         for worker in workers:
             worker.close()
         base = None
+        base = base_cpu = None
         for worker in workers:
             ips = args.batch / statistics.median(worker.times)
+            # Images per second if the step's CPU seconds ran on all cores
+            # without waiting: less sensitive to other processes' load.
+            cpu_ips = args.batch * cores / statistics.median(worker.cpu)
             if worker.spec.split()[0] == "torch" and base is None:
-                base = ips
-            results.append((precision, worker.spec, ips, base, loads))
+                base, base_cpu = ips, cpu_ips
+            results.append(
+                (precision, worker.spec, ips, base, cpu_ips, base_cpu)
+            )
+        all_loads.extend(loads)
+    width = max(len(r[1]) for r in results)
     print()
     print(
-        f"{'precision':9} {'config':48} {'img/s':>6} {'vs torch':>8} "
-        f"{'of peak':>7}"
+        f"{'precision':9} {'config':{width}} {'img/s':>6} {'vs torch':>8} "
+        f"{'of peak':>7} | {'cpu img/s':>9} {'vs torch':>8}"
     )
-    for precision, spec, ips, base, loads in results:
+    for precision, spec, ips, base, cpu_ips, base_cpu in results:
         ratio = f"{ips / base:.2f}x" if base else "-"
+        cpu_ratio = f"{cpu_ips / base_cpu:.2f}x" if base_cpu else "-"
         peak = ips * GFLOP_PER_IMAGE / args.peak_gflops
-        print(f"{precision:9} {spec:48} {ips:6.1f} {ratio:>8} {peak:7.0%}")
-    all_loads = [x for r in results[:: len(specs)] for x in r[4]]
+        print(
+            f"{precision:9} {spec:{width}} {ips:6.1f} {ratio:>8} {peak:7.0%} | "
+            f"{cpu_ips:9.1f} {cpu_ratio:>8}"
+        )
     print(
         f"1-min load average during rounds: median "
         f"{statistics.median(all_loads):.1f}, max {max(all_loads):.1f} "
-        f"({os.cpu_count()} CPUs); peak = {args.peak_gflops:.0f} GFLOP/s, "
-        f"{GFLOP_PER_IMAGE:.2f} GFLOP per image"
+        f"({cores} CPUs); peak = {args.peak_gflops:.0f} GFLOP/s, "
+        f"{GFLOP_PER_IMAGE:.2f} GFLOP per image; cpu img/s = batch x "
+        f"{cores} / median CPU-seconds of a step"
     )
 
 

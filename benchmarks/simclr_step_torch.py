@@ -135,9 +135,7 @@ def make_step(args):
     gen = torch.Generator().manual_seed(1)
     shape = (args.batch, 3, args.image_size, args.image_size)
     views = [
-        torch.rand(shape, generator=gen).contiguous(
-            memory_format=memory_format
-        )
+        torch.rand(shape, generator=gen).contiguous(memory_format=memory_format)
         for _ in range(2)
     ]
     loss_fn = LOSSES[args.loss]
@@ -157,12 +155,14 @@ def make_step(args):
 
 
 def timed(step, count):
-    times = []
+    """Wall seconds and process CPU seconds (all threads) of each step."""
+    times, cpu = [], []
     for _ in range(count):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         step()
         times.append(time.perf_counter() - start)
-    return times
+        cpu.append(time.process_time() - start_cpu)
+    return times, cpu
 
 
 def parse_args(argv=None):
@@ -199,10 +199,10 @@ def main(argv=None):
         for line in sys.stdin:
             if not line.strip():
                 break
-            times = timed(step, int(line))
-            print(json.dumps({"times": times}), flush=True)
+            times, cpu = timed(step, int(line))
+            print(json.dumps({"times": times, "cpu": cpu}), flush=True)
         return
-    times = timed(step, args.steps)
+    times, cpu = timed(step, args.steps)
     med = statistics.median(times)
     print(
         f"torch {torch.__version__} {args.precision} batch {args.batch}: "
