@@ -13,6 +13,7 @@ import json
 import os
 
 import numpy as np
+import pytest
 
 from keras_infomin import testing
 from tests.distribute import multiworker_models
@@ -26,6 +27,7 @@ def _csv_losses(path):
     return [int(r["epoch"]) for r in rows], [float(r["loss"]) for r in rows]
 
 
+@pytest.mark.slow
 def test_two_workers_match_one_process_through_a_kill_and_restart(tmp_path):
     """Worker 1 dies after epoch 0; both restart and resume at epoch 1.
 

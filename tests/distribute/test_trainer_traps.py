@@ -131,8 +131,9 @@ def test_no_default_optimizer_is_left_unused():
     """With the pattern, every optimizer the model tracks was stepped.
 
     `super().compile()` without an optimizer (`default=True`) makes Keras
-    create RMSprop as `model.optimizer`; `fit` builds it over all weights
-    (slots in memory and in every checkpoint) and never applies it.
+    create RMSprop as `model.optimizer`; under a strategy `fit` builds it
+    over all weights (slots in memory and in every checkpoint) and never
+    applies it.
     """
     strategy = distribute.get_strategy(DEVICES)
     model, _ = _fit(strategy)
@@ -141,6 +142,8 @@ def test_no_default_optimizer_is_left_unused():
     assert len(tracked) == 2
     for opt in tracked.values():
         assert int(opt.iterations.numpy()) == STEPS
+    # Under a strategy `fit` builds the model's optimizer before the first
+    # step (without one, Keras 3.15 leaves it unbuilt).
     naive, _ = _fit(strategy, default=True)
     assert isinstance(naive.optimizer, keras.optimizers.RMSprop)
     assert naive.optimizer.built and len(naive.optimizer.variables) > 2

@@ -1,10 +1,12 @@
 import math
 
 import numpy as np
+import pytest
 
 from examples import distributed
 
 
+@pytest.mark.slow
 def test_quick_run_on_two_logical_cpus(capsys):
     """The quick mode trains SimCLR on the two logical CPUs of the tests."""
     summary = distributed.main(["--quick", "--verbose", "0"])
@@ -16,7 +18,7 @@ def test_quick_run_on_two_logical_cpus(capsys):
         assert line in out
     assert "16 per replica, 32 global" in out
     history = summary["history"]
-    assert len(history["loss"]) == 2
+    assert len(history["loss"]) == 1
     assert np.all(np.isfinite(history["loss"]))
     np.testing.assert_allclose(history["mi"], -np.asarray(history["loss"]))
     # Negatives from both replicas: the bound's cap is log(global batch).
