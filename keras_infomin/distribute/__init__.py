@@ -12,6 +12,7 @@ the default single-replica strategy.
     scale_loss, unscale_loss
                            divide / multiply by the replica count
     build_optimizers       build optimizers in the strategy scope before fit
+    apply_if               an optimizer update on the steps a condition holds
     reducible_logs         train_step logs that Keras can reduce multi-worker
     get_strategy           MirroredStrategy over devices/GPUs, or the default
 
@@ -49,6 +50,7 @@ from keras_infomin.distribute.collectives import all_gather
 from keras_infomin.distribute.collectives import local_batch_indices
 from keras_infomin.distribute.collectives import local_batch_offset
 from keras_infomin.distribute.logs import reducible_logs
+from keras_infomin.distribute.optimizers import apply_if
 from keras_infomin.distribute.optimizers import build_optimizers
 from keras_infomin.distribute.replica import in_multi_replica_context
 from keras_infomin.distribute.replica import num_replicas
@@ -60,6 +62,7 @@ from keras_infomin.distribute.strategy import get_strategy
 
 __all__ = [
     "all_gather",
+    "apply_if",
     "build_optimizers",
     "get_strategy",
     "in_multi_replica_context",

@@ -111,3 +111,98 @@ def build_optimizers(model, *optimizers, strategy=None):
             if not optimizer.built:
                 optimizer.build(variables)
     return [optimizer for optimizer, _ in pairs]
+
+
+def apply_if(optimizer, grads, variables, condition):
+    """`optimizer.apply(grads, variables)` on the steps where `condition` holds.
+
+    A trainer that updates one player every k steps (an adversarial view
+    generator, a critic trained on a schedule) wants `ops.cond(due, apply,
+    noop)`. With one replica that is all this does. Under a multi-replica
+    strategy Keras' `apply` all-reduces the gradients and updates mirrored
+    variables through `merge_call`, which cannot sit inside a control-flow
+    branch of the replica function (TensorFlow raises a `RuntimeError`;
+    Keras' own `gradient_accumulation_steps` fails the same way). Here the
+    gradients are summed over replicas on every step, outside any branch,
+    and the conditional update runs once, in cross-replica context, where
+    it updates every replica's copy of the variables and of the optimizer's
+    slots. The result equals one replica applying the same global-batch
+    gradients.
+
+    Args:
+        optimizer: a built `keras.optimizers.Optimizer`.
+        grads: list of gradients, one per variable (`None` entries are
+            skipped by Keras as usual).
+        variables: list of the variables to update.
+        condition: boolean scalar tensor, the same on every replica (derive
+            it from `optimizer.iterations` or another mirrored counter).
+
+    Returns:
+        A boolean scalar tensor: whether the update was applied.
+
+    Example:
+
+    ```python
+    due = ops.equal((self.optimizer.iterations + 1) % every, 0)
+    apply_if(self.critic_optimizer, critic_grads, critic_vars, due)
+    ```
+    """
+    from keras import ops
+
+    from keras_infomin.distribute.replica import num_replicas
+
+    grads, variables = list(grads), list(variables)
+    if len(grads) != len(variables):
+        raise ValueError(
+            f"`grads` and `variables` must have the same length; received "
+            f"{len(grads)} gradients for {len(variables)} variables."
+        )
+    context = tf.distribute.get_replica_context()
+    if context is None or num_replicas() == 1:
+
+        def update():
+            optimizer.apply(grads, variables)
+            return ops.ones((), "bool")
+
+        return ops.cond(condition, update, lambda: ops.zeros((), "bool"))
+
+    present = [k for k, g in enumerate(grads) if g is not None]
+    reduced = context.all_reduce(
+        tf.distribute.ReduceOp.SUM, [grads[k] for k in present]
+    )
+    summed = [None] * len(grads)
+    for k, g in zip(present, reduced):
+        summed[k] = g
+
+    def merge_fn(strategy, summed, condition):
+        due = strategy.experimental_local_results(condition)[0]
+
+        def update():
+            # Keras routes its update through `maybe_merge_call`, which
+            # asks for a replica context unless the strategy says it needs
+            # no merge call; in cross-replica context the update is already
+            # where `merge_call` would take it, so say so while tracing.
+            with _no_merge_call(strategy):
+                optimizer.apply(summed, variables)
+            return tf.constant(True)
+
+        return tf.cond(due, update, lambda: tf.constant(False))
+
+    return context.merge_call(merge_fn, args=(summed, condition))
+
+
+class _no_merge_call:
+    def __init__(self, strategy):
+        self.extended = strategy.extended
+
+    def __enter__(self):
+        self.shadowed = "_use_merge_call" in vars(self.extended)
+        self.previous = vars(self.extended).get("_use_merge_call")
+        self.extended._use_merge_call = lambda: False
+
+    def __exit__(self, *exc):
+        if self.shadowed:
+            self.extended._use_merge_call = self.previous
+        else:
+            del self.extended._use_merge_call
+        return False

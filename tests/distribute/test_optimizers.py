@@ -97,3 +97,74 @@ def test_bad_arguments():
         )
     with pytest.raises(ValueError, match="outside the scope"):
         distribute.build_optimizers(model, keras.optimizers.Adam())
+
+
+class EveryOther(keras.Model):
+    """Two dense layers; `b` is updated by its own optimizer every 2 steps."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = keras.layers.Dense(1)
+        self.b = keras.layers.Dense(1)
+
+    def call(self, x):
+        return self.a(x) + self.b(x)
+
+    def train_step(self, data):
+        x, y = data
+        with tf.GradientTape(persistent=True) as tape:
+            loss = keras.ops.mean((self(x) - y) ** 2)
+            scaled = distribute.scale_loss(loss)
+        grads_a = tape.gradient(scaled, self.a.trainable_variables)
+        grads_b = tape.gradient(scaled, self.b.trainable_variables)
+        due = keras.ops.equal((self.optimizer.iterations + 1) % 2, 0)
+        applied = distribute.apply_if(
+            self.b_optimizer, grads_b, self.b.trainable_variables, due
+        )
+        self.optimizer.apply(grads_a, self.a.trainable_variables)
+        return distribute.reducible_logs(
+            {"loss": loss, "applied": keras.ops.cast(applied, "float32")}
+        )
+
+
+def _fit_every_other(strategy, x, y):
+    keras.utils.set_random_seed(0)
+    with strategy.scope():
+        model = EveryOther()
+        model(x[:1])
+        model.compile(optimizer=_momentum())
+        model.b_optimizer = _momentum()
+    distribute.build_optimizers(model, (model.b_optimizer, model.b))
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(8)
+    history = model.fit(ds, epochs=1, shuffle=False, verbose=0)
+    return model, history.history
+
+
+def test_apply_if_matches_single_device_and_skips_off_steps():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 3)).astype("float32")
+    y = rng.normal(size=(40, 1)).astype("float32")
+    ref, ref_logs = _fit_every_other(tf.distribute.get_strategy(), x, y)
+    model, logs = _fit_every_other(distribute.get_strategy(DEVICES), x, y)
+    # 5 steps: the b optimizer ran on steps 2 and 4 only.
+    assert int(ref.optimizer.iterations.numpy()) == 5
+    assert int(ref.b_optimizer.iterations.numpy()) == 2
+    assert int(model.b_optimizer.iterations.numpy()) == 2
+    np.testing.assert_allclose(logs["loss"], ref_logs["loss"], rtol=1e-5)
+    for var, ref_var in zip(
+        model.variables + model.b_optimizer.variables,
+        ref.variables + ref.b_optimizer.variables,
+    ):
+        np.testing.assert_allclose(
+            var.numpy(), ref_var.numpy(), atol=1e-5, err_msg=var.path
+        )
+    # The momentum slots of b hold two updates, not five.
+    velocity = [v for v in ref.b_optimizer.variables if "momentum" in v.path]
+    assert velocity and np.abs(velocity[0].numpy()).max() > 0
+
+
+def test_apply_if_rejects_mismatched_lengths():
+    optimizer = keras.optimizers.SGD()
+    variable = keras.Variable(np.zeros(2, "float32"))
+    with pytest.raises(ValueError, match="same length"):
+        distribute.apply_if(optimizer, [], [variable], True)
