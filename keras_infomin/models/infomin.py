@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from keras_infomin import distribute
 from keras_infomin.losses.base import scale_for_replicas
 from keras_infomin.models import base
 from keras_infomin.models.contrastive import ContrastiveModel
@@ -42,6 +43,14 @@ class InfoMinModel(ContrastiveModel):
     generator every `generator_every`-th step (1: simultaneous updates,
     which equals training through a gradient-reversal layer between `g` and
     the encoders). Both optimizers' states are saved with the model.
+
+    Under `MirroredStrategy` / `MultiWorkerMirroredStrategy` the step equals
+    one replica on the global batch: I_NCE takes its negatives from every
+    replica, the classifiers' cross-entropies and accuracies average over
+    the global batch's labelled rows (replicas may hold different numbers
+    of labels), and the every-k generator update goes through
+    `keras_infomin.distribute.apply_if` (a conditional update outside the
+    replicas' control flow).
 
     Batches: `images` or `(images, labels)`, RGB in [0, 1]; `augment`
     (optional) is applied to the images before `g` (random crops, flips).
@@ -238,7 +247,8 @@ class InfoMinModel(ContrastiveModel):
         """Masked cross-entropies and accuracies of the per-view classifiers."""
         labels = ops.cast(ops.reshape(labels, (-1,)), "int32")
         labelled = ops.cast(labels >= 0, "float32")
-        count = ops.maximum(ops.sum(labelled), 1.0)
+        local_count = ops.sum(labelled)
+        count = ops.maximum(local_count, 1.0)
         safe = ops.where(labels >= 0, labels, 0)
         terms = []
         for classifier, view in zip(self.classifiers, views):
@@ -249,10 +259,17 @@ class InfoMinModel(ContrastiveModel):
             correct = ops.cast(
                 ops.equal(ops.argmax(logits, axis=-1), safe), "float32"
             )
+            # Means over this replica's labelled rows, combined into means
+            # over the global batch's labelled rows (replicas may hold
+            # different numbers of labels, or none).
             terms.append(
                 (
-                    ops.sum(ce * labelled) / count,
-                    ops.sum(correct * labelled) / count,
+                    base.cross_replica_mean(
+                        ops.sum(ce * labelled) / count, local_count
+                    ),
+                    base.cross_replica_mean(
+                        ops.sum(correct * labelled) / count, local_count
+                    ),
                 )
             )
         return terms
@@ -317,11 +334,9 @@ class InfoMinModel(ContrastiveModel):
                 (self.optimizer.iterations + 1) % self.generator_every, 0
             )
 
-            def update():
-                self.generator_optimizer.apply(generator_grads, generator_vars)
-                return ops.ones((), "bool")
-
-            ops.cond(due, update, lambda: ops.zeros((), "bool"))
+            distribute.apply_if(
+                self.generator_optimizer, generator_grads, generator_vars, due
+            )
         self.optimizer.apply(encoder_grads, encoder_vars)
         return self._report(loss, mi, gen_loss, log_det, terms, candidates)
 
@@ -339,8 +354,6 @@ class InfoMinModel(ContrastiveModel):
         for k, (ce, accuracy) in enumerate(terms):
             self.classifier_trackers[2 * k].update_state(ce)
             self.classifier_trackers[2 * k + 1].update_state(accuracy)
-        from keras_infomin import distribute
-
         return distribute.reducible_logs(
             {m.name: m.result() for m in self.metrics}
         )
@@ -390,8 +403,6 @@ class InfoMinModel(ContrastiveModel):
 
 
 def _replicas():
-    from keras_infomin import distribute
-
     return distribute.num_replicas()
 
 

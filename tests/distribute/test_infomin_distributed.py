@@ -12,7 +12,6 @@ into visible differences, which says nothing about the distribution code.
 
 import keras
 import numpy as np
-import pytest
 import tensorflow as tf
 
 from keras_infomin import distribute
@@ -129,24 +128,11 @@ def test_simultaneous_game_matches_one_replica():
     _compare()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the classifiers' masked cross-entropies and accuracies are "
-    "local means over each replica's labelled rows; combine them with "
-    "models.base.cross_replica_mean(value, labelled_count)",
-)
 def test_semi_supervised_game_with_unevenly_labelled_replicas():
     """Cross-entropies averaged over the global batch's labelled rows."""
     _compare(semi=True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RuntimeError,
-    reason="the generator's optimizer.apply runs inside ops.cond; under a "
-    "multi-replica strategy its gradient all-reduce (merge_call) cannot sit "
-    "in a control-flow branch",
-)
 def test_generator_every_two_steps():
     """The generator's update sits in a `cond` (its turn every k steps)."""
     _compare(every=2)
