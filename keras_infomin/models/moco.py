@@ -286,12 +286,21 @@ class MomentumContrast(keras.Model):
     def _check_queue(self, view):
         batch = view.shape[0]
         if batch is not None:
-            global_batch = batch * distribute.num_replicas()
-            if global_batch > self.queue_size:
+            # A symmetric step enqueues the keys of both views.
+            per_step = batch * distribute.num_replicas()
+            per_step *= 2 if self.symmetric else 1
+            if per_step > self.queue_size:
+                if self.symmetric:
+                    what = (
+                        "twice the global batch (symmetric=True enqueues "
+                        "both views' keys)"
+                    )
+                else:
+                    what = "the global batch"
                 raise ValueError(
-                    f"The queue ({self.queue_size} keys) is smaller than the "
-                    f"global batch ({global_batch}): a step could not "
-                    "enqueue its keys. Use queue_size >= global batch size "
+                    f"The queue ({self.queue_size} keys) is smaller than "
+                    f"{what}: {per_step} keys per step, so a step could not "
+                    "enqueue its keys. Use queue_size >= keys per step "
                     "(MoCo: 65536 for batch 256)."
                 )
 

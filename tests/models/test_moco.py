@@ -142,7 +142,14 @@ def test_jigsaw_branch_trains_beside_moco():
 def test_bad_inputs():
     v1, v2, _ = shared_signal_views(n=64)
     with pytest.raises(ValueError, match="smaller than the global batch"):
-        _moco(queue_size=16).fit((v1, v2), batch_size=32, verbose=0)
+        _moco(queue_size=16, symmetric=False).fit(
+            (v1, v2), batch_size=32, verbose=0
+        )
+    # Symmetric steps enqueue both views' keys: 2 x 16 > 24.
+    with pytest.raises(ValueError, match="twice the global batch"):
+        _moco(queue_size=24, symmetric=True).fit(
+            (v1, v2), batch_size=16, verbose=0
+        )
     with pytest.raises(ValueError, match="momentum"):
         _moco(momentum=1.5)
     with pytest.raises(ValueError, match="momentum"):
