@@ -28,7 +28,9 @@ setup(
     ],
     extras_require={
         "datasets": ["tensorflow-datasets"],
-        "hub": ["tensorflow-hub", "tf-keras"],
+        # tensorflow-hub 0.16 imports pkg_resources, which setuptools 81
+        # removed.
+        "hub": ["tensorflow-hub", "tf-keras", "setuptools<81"],
         "test": [
             "pytest",
             "pytest-xdist",

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from keras_infomin import distribute
 from keras_infomin.utils import random as random_utils
 from keras_infomin.views import Compose
 from keras_infomin.views import RandomApply
@@ -19,7 +20,7 @@ def strategy():
     devices = tf.config.list_logical_devices("CPU")
     if len(devices) < 2:
         pytest.skip("needs two logical CPU devices (tests/conftest.py)")
-    return tf.distribute.MirroredStrategy([d.name for d in devices[:2]])
+    return distribute.get_strategy([d.name for d in devices[:2]])
 
 
 def per_replica(strategy, layer, images):
