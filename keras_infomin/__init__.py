@@ -1,4 +1,4 @@
-"""keras_infomin: contrastive representation learning built on mutual information.
+"""keras_infomin: contrastive representation learning built on MI.
 
 The layering, from maths to deployment:
 
