@@ -3,6 +3,7 @@ equal to the image there, impossible requests refused."""
 
 import math
 
+import keras
 import numpy as np
 import pytest
 
@@ -86,6 +87,39 @@ def test_layer_contract():
         (None, 8, 8, 3),
         (None, 8, 8, 3),
     )
+
+
+def _patch_model(layer, shape=(32, 32, 3)):
+    inputs = keras.Input(shape)
+    return keras.Model(inputs, layer(inputs))
+
+
+def test_keras_file_round_trip(tmp_path):
+    images = random_images((4, 32, 32, 3), seed=1)
+    layer = PatchPair(8, 10, seed=7)
+    path = str(tmp_path / "patches.keras")
+    _patch_model(layer).save(path)
+    loaded = keras.saving.load_model(path)
+    restored = loaded.layers[-1]
+    assert isinstance(restored, PatchPair)
+    assert restored.get_config() == layer.get_config()
+    # Inference: the documented centred pair. The middle feasible angle is
+    # 45 degrees, so both offsets are round(10 / sqrt(2)) = 7 pixels, and
+    # the first corner is centred in [0, 32 - 8 - 7]: floor(17 / 2) = 8.
+    first, second = (np.asarray(t) for t in loaded(images, training=False))
+    np.testing.assert_array_equal(first, images[:, 8:16, 8:16])
+    np.testing.assert_array_equal(second, images[:, 15:23, 15:23])
+    # Training: the restored layer draws the same patches as a new layer
+    # with the same seed, call after call.
+    reference = _patch_model(PatchPair.from_config(layer.get_config()))
+    for _ in range(2):
+        got = loaded(images, training=True)
+        want = reference(images, training=True)
+        for a, b in zip(got, want):
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    # ... and they are random: another call moves at least one patch.
+    again = loaded(images, training=True)[0]
+    assert not np.array_equal(np.asarray(again), np.asarray(got[0]))
 
 
 def test_bad_inputs():
