@@ -56,3 +56,41 @@ def test_config_round_trip_and_errors():
         metrics.MutualInformation("mine")
     with pytest.raises(ValueError, match="sample_weight"):
         metric.update_state(None, np.eye(3, dtype="float32"), np.ones(3))
+
+
+def _find_metric(metric, cls):
+    """The `cls` instance among a model's metrics (compiled ones included)."""
+    if isinstance(metric, cls):
+        return metric
+    for inner in getattr(metric, "metrics", None) or []:
+        found = _find_metric(inner, cls)
+        if found is not None:
+            return found
+    return None
+
+
+def test_keras_file_round_trip_in_a_compiled_model(tmp_path):
+    n, temperature = 64, 0.5
+    x, y, _ = data.correlated_gaussians(n, dim=3, mi=1.0, seed=2)
+    xi, yi = keras.Input((3,)), keras.Input((3,))
+    model = keras.Model([xi, yi], critics.Bilinear()(xi, yi))
+    metric = metrics.MutualInformation(
+        "smile", temperature=temperature, bits=True, name="mi_smile_bits"
+    )
+    model.compile(optimizer="adam", loss=losses.NWJ(), metrics=[metric])
+    model.fit([x, y], batch_size=32, epochs=1, verbose=0)
+    expected = model.evaluate([x, y], batch_size=n, verbose=0, return_dict=True)
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    got = loaded.evaluate([x, y], batch_size=n, verbose=0, return_dict=True)
+    assert got["mi_smile_bits"] == pytest.approx(
+        expected["mi_smile_bits"], abs=1e-6
+    )
+    restored = _find_metric(loaded, metrics.MutualInformation)
+    assert restored is not None and restored is not metric
+    assert restored.get_config() == metric.get_config()
+    # One batch: the value is the bound on the loaded critic's scores.
+    scores = loaded.predict([x, y], batch_size=n, verbose=0)
+    reference = ref.smile(scores / temperature, 5.0) / math.log(2)
+    assert float(restored.result()) == pytest.approx(reference, abs=1e-4)
