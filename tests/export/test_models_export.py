@@ -1,9 +1,9 @@
 """Trained trainers export their representation for TF Hub.
 
-`ContrastiveModel` and `MomentumContrast` are trained a few steps (the
-first under a two-replica MirroredStrategy), then the model itself (its
-`call` returns the representation) and the encoder it holds are written
-with `export_hub`. `hub.KerasLayer` (in a tf-keras model) and
+`ContrastiveModel`, `MomentumContrast` and `InfoMinModel` are trained a few
+steps (the first under a two-replica MirroredStrategy), then the model
+itself (its `call` returns the representation) and the encoders it holds
+are written with `export_hub`. `hub.KerasLayer` (in a tf-keras model) and
 `tf.saved_model.load` must reproduce the Keras outputs. The `.keras` round
 trips of the trainers are tested in tests/models.
 """
@@ -84,3 +84,52 @@ def test_momentum_contrast_query_and_key_encoders(tmp_path):
     # on its own; after training it lags behind the query encoder.
     keys = _check_export(model.key_encoder, v1, tmp_path / "keys", spec)
     assert not np.allclose(keys, encoded, atol=1e-4)
+
+
+def _pooling_encoder(units):
+    return keras.Sequential(
+        [
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(units, activation="relu"),
+            keras.layers.Dense(units),
+        ]
+    )
+
+
+def test_infomin_model_learned_views_and_encoders(tmp_path):
+    rng = np.random.default_rng(1)
+    images = rng.random((32, 6, 6, 3)).astype("float32")
+    keras.utils.set_random_seed(0)
+    model = models.InfoMinModel(
+        generator=views.FlowViewGenerator(
+            num_couplings=2, hidden_units=(8,), coupling="affine"
+        ),
+        encoders=[_pooling_encoder(5), _pooling_encoder(4)],
+        projectors=[models.ProjectionHead((6,), 3) for _ in range(2)],
+    )
+    model.compile(
+        encoder_optimizer=keras.optimizers.SGD(0.1),
+        generator_optimizer=keras.optimizers.SGD(0.1),
+    )
+    model(images[:2])
+    generator_before = [w.copy() for w in model.generator.get_weights()]
+    model.fit(images, batch_size=16, epochs=1, verbose=0)
+    # The game moved the view generator too.
+    assert any(
+        not np.allclose(a, b)
+        for a, b in zip(model.generator.get_weights(), generator_before)
+    )
+    spec = (None, 6, 6, 3)
+    represented = _check_export(model, images, tmp_path / "model", spec)
+    # The representation is both encoders' outputs (not the projections) on
+    # the learned views, concatenated (5 + 4 features).
+    assert represented.shape == (32, 9)
+    first, second = model.generator(images)
+    parts = [
+        encoder(view, training=False).numpy()
+        for encoder, view in zip(model.encoders, (first, second))
+    ]
+    assert [p.shape[-1] for p in parts] == [5, 4]
+    np.testing.assert_allclose(
+        np.concatenate(parts, axis=-1), represented, atol=ATOL
+    )
