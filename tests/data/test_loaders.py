@@ -1,6 +1,11 @@
 """load(): tfds names through tfds.testing.mock_data and image folders the
 tests write themselves; views, resizing, sharding, errors."""
 
+import io
+import os
+import posixpath
+import tarfile
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -14,6 +19,13 @@ from keras_infomin.views import SimCLRAugment
 from keras_infomin.views import Views
 
 tfds = pytest.importorskip("tensorflow_datasets")
+
+REPO_ROOT = os.path.dirname(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+)
+CIFAR10_JPEG = os.path.join(
+    REPO_ROOT, "..", "shared", "data", "cifar10-jpeg.tar.gz"
+)
 
 
 def image_bytes(batch):
@@ -171,3 +183,87 @@ def test_bad_inputs(tmp_path, folder):
         load("no_such_dataset_name", "train")
     with pytest.raises(ValueError, match="download=True"):
         load("mnist", "train", data_dir=str(tmp_path / "tfds"))
+
+
+def extract_a_few(archive, dest, num_classes=3, per_class=4):
+    """Copies `per_class` JPEGs of the first `num_classes` classes of the
+    archive's first split (`split/class/name.jpg`) into `dest`, reading the
+    archive only as far as needed.
+
+    Returns `(split, {class: {file name: jpeg bytes}})`.
+    """
+    split, chosen = None, {}
+    with tarfile.open(archive, "r:gz") as tar:
+        for member in tar:
+            parts = posixpath.normpath(member.name).split("/")
+            if not member.isfile() or len(parts) != 3:
+                continue
+            if not parts[2].lower().endswith((".jpg", ".jpeg")):
+                continue
+            if split is None:
+                split = parts[0]
+            if parts[0] != split:
+                break
+            name = parts[1]
+            if name not in chosen and len(chosen) == num_classes:
+                continue
+            files = chosen.setdefault(name, {})
+            if len(files) < per_class:
+                files[parts[2]] = tar.extractfile(member).read()
+            if len(chosen) == num_classes and all(
+                len(v) == per_class for v in chosen.values()
+            ):
+                break
+    for name, files in chosen.items():
+        folder = os.path.join(dest, split, name)
+        os.makedirs(folder)
+        for file_name, content in files.items():
+            with open(os.path.join(folder, file_name), "wb") as f:
+                f.write(content)
+    return split, chosen
+
+
+def test_cifar10_jpeg_folder(tmp_path):
+    if not os.path.isfile(CIFAR10_JPEG):
+        pytest.skip(
+            f"The CIFAR-10 JPEG archive is not at {CIFAR10_JPEG} (the "
+            "shared data folder beside the repository)."
+        )
+    split, chosen = extract_a_few(CIFAR10_JPEG, str(tmp_path))
+    assert len(chosen) == 3 and all(len(v) == 4 for v in chosen.values())
+    classes = sorted(chosen)
+    # Reference: PIL's decode of the same files in the loader's documented
+    # order (classes by name, files by name within a class).
+    references, expected_labels = [], []
+    for label, name in enumerate(classes):
+        for file_name in sorted(chosen[name]):
+            image = Image.open(io.BytesIO(chosen[name][file_name]))
+            references.append(np.asarray(image.convert("RGB")))
+            expected_labels.append(label)
+    references = np.stack(references)
+
+    ds = load(str(tmp_path), split, batch_size=5, shuffle=False)
+    batches = list(ds)
+    assert [int(x.shape[0]) for x, _ in batches] == [5, 5, 2]
+    x = np.concatenate([b[0] for b in batches])
+    y = np.concatenate([b[1] for b in batches])
+    assert x.shape == (12, 32, 32, 3) and x.dtype == np.float32
+    assert 0.0 <= x.min() and x.max() <= 1.0
+    np.testing.assert_array_equal(y, expected_labels)
+    # TensorFlow decodes JPEGs with libjpeg's fast integer IDCT, PIL with the
+    # accurate one: a few grey levels apart per pixel (at most 5 on the
+    # whole archive, about 1 on average). Another image would be tens off.
+    error = np.abs(x * 255.0 - references)
+    assert error.max() <= 8.0
+    assert error.mean(axis=(1, 2, 3)).max() <= 2.0
+
+    # Shuffled: every image still comes with its own folder's label.
+    def keys(batch):
+        return [np.round(b * 255.0).astype("uint8").tobytes() for b in batch]
+
+    label_of = dict(zip(keys(x), expected_labels))
+    assert len(label_of) == 12
+    images, labels = next(iter(load(str(tmp_path), split, batch_size=12)))
+    assert images.shape == (12, 32, 32, 3)
+    got = [label_of[k] for k in keys(images.numpy())]
+    assert got == labels.numpy().tolist()
