@@ -145,6 +145,43 @@ def log_mean_exp_offdiagonal(scores, positive_mask=None):
     return lse - ops.log(_count_negatives(scores, positive_mask))
 
 
+# Largest shift taken out of the exponentials in `mean_exp_offdiagonal`:
+# e^60 is finite in float32 (and every wider float).
+_MAX_SHIFT = 60.0
+
+
+def mean_exp_offdiagonal(scores, positive_mask=None):
+    """Mean of `exp(scores)` over the negative pairs, `E_q[e^f]`, safely.
+
+        E_q[e^f] = e^c * (1 / |neg|) sum_{(i, j) negative} e^(scores[i, j] - c)
+
+    with the constant `c = min(log E_q[e^f], 60)` (no gradient). The value is
+    that of `exp(log_mean_exp_offdiagonal(...))`, exact whenever it is
+    representable, and the gradient is the exact `e^(scores[i, j]) / |neg|`
+    entry by entry: when the mean overflows (a negative score above ~88 in
+    float32) the value is +inf and only the overflowing entries get an
+    infinite gradient, the others stay finite (never `inf * 0 = NaN`, which
+    is what differentiating `exp(log_mean_exp)` gives).
+
+    Args:
+        scores: `[N, M]` score matrix.
+        positive_mask: optional boolean mask of the positives (default: the
+            diagonal).
+
+    Returns:
+        Scalar tensor.
+    """
+    if positive_mask is None:
+        positive_mask = diagonal_mask(scores)
+    shift = ops.stop_gradient(
+        ops.minimum(log_mean_exp_offdiagonal(scores, positive_mask), _MAX_SHIFT)
+    )
+    neg_inf = ops.full_like(scores, -math.inf)
+    shifted = ops.where(positive_mask, neg_inf, scores) - shift
+    total = ops.sum(ops.exp(shifted))
+    return ops.exp(shift) * (total / _count_negatives(scores, positive_mask))
+
+
 def mean_negative(values, positive_mask=None):
     """Mean of `values` over the negative pairs."""
     if positive_mask is None:

@@ -4,7 +4,7 @@ import math
 
 from keras import ops
 
-from keras_infomin.bounds.common import log_mean_exp_offdiagonal
+from keras_infomin.bounds.common import mean_exp_offdiagonal
 from keras_infomin.bounds.common import mean_positive
 from keras_infomin.bounds.common import validate_scores
 from keras_infomin.utils.validation import check_in_range
@@ -44,9 +44,10 @@ def tuba(scores, log_baseline=None, positive_mask=None):
     Cap: none (not bounded by log N). Bias/variance: unbiased for a fixed
     critic, but its variance grows roughly like e^I / N.
 
-    `exp` of the scores is formed through a log-mean-exp, so the value is
-    exact whenever it is representable; negative-pair scores above ~88
-    (float32) make the true bound -inf.
+    The value is exact whenever representable, and when `E_q[exp(.)]`
+    overflows (a negative-pair score above ~88 in float32) the bound is -inf
+    with the exact gradient `-exp(f_ij - log a_j) / |neg|`, -inf only in the
+    overflowing entries and never NaN.
 
     Reference: Poole et al. 2019, "On Variational Bounds of Mutual
     Information", Eq. (9).
@@ -63,7 +64,7 @@ def tuba(scores, log_baseline=None, positive_mask=None):
     if log_baseline is not None:
         scores = scores - _column_baseline(scores, log_baseline)
     joint = mean_positive(scores, positive_mask)
-    marginal = ops.exp(log_mean_exp_offdiagonal(scores, positive_mask))
+    marginal = mean_exp_offdiagonal(scores, positive_mask)
     return 1.0 + joint - marginal
 
 
@@ -77,6 +78,9 @@ def nwj(scores, positive_mask=None):
 
     Cap: none. Bias/variance: unbiased for a fixed critic; variance grows
     roughly like e^I / N, so estimates become erratic at high MI.
+
+    Large scores behave as in `tuba`: a negative-pair score above ~89
+    (float32) gives -inf, with -inf gradients in those entries only.
 
     Reference: Nguyen, Wainwright and Jordan 2010; Nowozin et al. 2016;
     Poole et al. 2019, Eq. (10).
@@ -146,7 +150,11 @@ def interpolated(scores, alpha=0.01, log_baseline=None):
     `alpha = 1` gives a leave-one-out InfoNCE-style bound, `alpha = 0` the
     TUBA bound with baseline `q`.
 
-    Cap: `I_alpha <= log(K / alpha) = log((N - 1) / alpha)`.
+    Cap: `I_alpha <= 1 + log(K / alpha)`, `K = N - 1`: every joint term is
+    at most `log(K / alpha)` (the baseline holds `alpha / K * exp f(x_j,
+    y_j)`) and the marginal term is non-negative. The commonly quoted
+    `log(K / alpha)` is what a perfect critic reads when its negatives
+    score like `log q`; negatives far below `log q` add up to 1 more.
     Bias/variance: alpha trades InfoNCE's low variance (and its log N cap)
     against TUBA's low bias; `alpha = 0.01` is the usual choice.
 

@@ -71,6 +71,41 @@ def test_tuba_finite_for_large_negative_and_large_positive_scores():
     assert np.all(np.isfinite(tape.gradient(value, s).numpy()))
 
 
+@pytest.mark.parametrize("bound,shift", [("nwj", 1.0), ("tuba", 0.0)])
+def test_overflowing_negative_pair_gives_minus_inf_and_exact_gradient(
+    bound, shift
+):
+    # d/dS_ij of -E_q[e^(S - shift)] is -e^(S_ij - shift) / |neg|: -inf only
+    # where that overflows, exact (and finite) everywhere else.
+    rng = np.random.default_rng(6)
+    scores = rng.normal(size=(4, 6)).astype("float32")
+    scores[0, 3] = 1e4
+    scores[2, 1] = -1e4
+    scores[1, 1] = 1e4  # a positive
+    s = tf.constant(scores)
+    with tf.GradientTape() as tape:
+        tape.watch(s)
+        value = getattr(bounds, bound)(s)
+    assert float(value) == -math.inf
+    negatives = ~np.eye(4, 6, dtype=bool)
+    with np.errstate(over="ignore"):
+        exp = np.exp(scores.astype("float64") - shift)
+    expected = np.where(negatives, -exp / negatives.sum(), 1.0 / 4)
+    np.testing.assert_allclose(
+        tape.gradient(value, s).numpy(), expected, rtol=1e-5, atol=1e-7
+    )
+
+
+def test_tuba_large_but_representable_marginal_is_exact():
+    # Negative scores of 88.5: E_q[e^f] = e^88.5 fits float32 though the
+    # sum over the 30 negatives does not.
+    scores = np.full((6, 6), 88.5)
+    np.fill_diagonal(scores, 0.0)
+    value = float(bounds.tuba(scores.astype("float32")))
+    assert value == pytest.approx(ref.tuba(scores), rel=1e-5)
+    assert math.isfinite(value)
+
+
 @pytest.mark.parametrize("alpha", [0.01, 0.5, 1.0])
 def test_interpolated_matches_direct_leave_one_out(alpha):
     rng = np.random.default_rng(4)
@@ -86,16 +121,25 @@ def test_interpolated_matches_direct_leave_one_out(alpha):
     )
 
 
-def test_interpolated_cap_is_log_k_over_alpha():
+def test_interpolated_cap_is_one_plus_log_k_over_alpha():
+    # Joint terms <= log(K / alpha), marginal term >= 0.
     n, alpha = 16, 0.1
-    cap = math.log((n - 1) / alpha)
+    log_k_over_alpha = math.log((n - 1) / alpha)
     rng = np.random.default_rng(5)
     for _ in range(5):
         scores = rng.normal(scale=20.0, size=(n, n)).astype("float32")
-        assert float(bounds.interpolated(scores, alpha)) <= cap + 1e-4
+        value = float(bounds.interpolated(scores, alpha))
+        assert value <= 1.0 + log_k_over_alpha + 1e-4
+    # Perfect critic, negatives at log q = 0: marginal term 1, value
+    # log(K / alpha).
     perfect = (30.0 * np.eye(n)).astype("float32")
     assert float(bounds.interpolated(perfect, alpha)) == pytest.approx(
-        cap, abs=1e-3
+        log_k_over_alpha, abs=1e-3
+    )
+    # Negatives far below log q: marginal term ~0, value 1 + log(K / alpha).
+    perfect = np.where(np.eye(n, dtype=bool), 30.0, -30.0).astype("float32")
+    assert float(bounds.interpolated(perfect, alpha)) == pytest.approx(
+        1.0 + log_k_over_alpha, abs=1e-3
     )
 
 
