@@ -5,16 +5,16 @@ Every bound reads `scores` of shape `[N, M]`, `M >= N`, with
 (or where a boolean `positive_mask` says), all other entries are negatives.
 Each returns a scalar in nats. Bounds are written with `keras.ops`.
 
-| bound          | value                                      | cap          |
-|----------------|--------------------------------------------|--------------|
-| `infonce`      | mean(S_ii - logsumexp_j S_ij) + log M      | log M        |
-| `nwj`          | E_p f - e^-1 E_q e^f                       | none         |
-| `tuba`         | 1 + E_p[f - log a] - E_q[e^(f - log a)]    | none         |
-| `dv`           | E_p f - log E_q e^f                        | none         |
-| `mine`         | DV value, moving-average gradient          | none         |
-| `js`           | TUBA(a=1) value, Jensen-Shannon gradient   | none         |
-| `smile`        | E_p f - log E_q e^clip(f), JS gradient     | none         |
-| `interpolated` | TUBA, alpha-mixed InfoNCE baseline         | log(K/alpha) |
+| bound          | value                                    | cap            |
+|----------------|------------------------------------------|----------------|
+| `infonce`      | mean(S_ii - logsumexp_j S_ij) + log M    | log M          |
+| `nwj`          | E_p f - e^-1 E_q e^f                     | none           |
+| `tuba`         | 1 + E_p[f - log a] - E_q[e^(f - log a)]  | none           |
+| `dv`           | E_p f - log E_q e^f                      | none           |
+| `mine`         | DV value, moving-average gradient        | none           |
+| `js`           | TUBA(a=1) value, Jensen-Shannon gradient | none           |
+| `smile`        | E_p f - log E_q e^clip(f), JS gradient   | none           |
+| `interpolated` | TUBA, alpha-mixed InfoNCE baseline       | 1+log(K/alpha) |
 """
 
 from keras_infomin.bounds.common import log_mean_exp_offdiagonal
