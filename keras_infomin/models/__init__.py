@@ -2,6 +2,7 @@
 
 from keras_infomin.models.adversarial import AdversarialInvertibleEncoder
 from keras_infomin.models.contrastive import ContrastiveModel
+from keras_infomin.models.gradient_reversal import GradientReversal
 from keras_infomin.models.heads import ProjectionHead
 from keras_infomin.models.infomin import InfoMinModel
 from keras_infomin.models.infomin import frozen_generator
@@ -17,6 +18,7 @@ __all__ = [
     "ESTIMATORS",
     "ContrastiveModel",
     "EstimateRecorder",
+    "GradientReversal",
     "InfoMinModel",
     "MIEstimator",
     "MomentumContrast",

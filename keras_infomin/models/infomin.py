@@ -42,7 +42,10 @@ class InfoMinModel(ContrastiveModel):
     gradients from it; the encoders are updated every step and the
     generator every `generator_every`-th step (1: simultaneous updates,
     which equals training through a gradient-reversal layer between `g` and
-    the encoders). Both optimizers' states are saved with the model.
+    the encoders: with SGD at one learning rate, a `ContrastiveModel` whose
+    `view_layer` is `views.Compose([g, models.GradientReversal()])` takes
+    the same unsupervised steps). Both optimizers' states are saved with
+    the model.
 
     Under `MirroredStrategy` / `MultiWorkerMirroredStrategy` the step equals
     one replica on the global batch: I_NCE takes its negatives from every
@@ -505,7 +508,8 @@ def run_protocol(
             games (labels -1 where unknown).
         make_encoders: callable returning a list of fresh encoders.
         probe_train, probe_test: `(images, labels)` for the linear probe.
-        game_epochs, view_epochs: epochs of stages 1 and 2.
+        game_epochs, view_epochs: epochs of stages 1 and 2 (stage 2
+            trains on `probe_train`'s images).
         batch_size: batch size of stages 1 and 2.
         encoder_optimizer: stage 2 optimizer (name or instance).
         probe_method: `"sklearn"` or `"keras"` (see `evaluation`).
