@@ -35,9 +35,9 @@ def _encoder(out=16):
     )
 
 
-def _generator():
+def _generator(num_couplings=4):
     return views.FlowViewGenerator(
-        num_couplings=4, hidden_units=(16,), coupling="additive"
+        num_couplings=num_couplings, hidden_units=(16,), coupling="additive"
     )
 
 
@@ -70,10 +70,10 @@ def _fresh_mi(generator, train, test):
     ]
 
 
-def _game(labels=None, generator_lr=3e-3, **kwargs):
-    keras.utils.set_random_seed(0)
+def _game(labels=None, generator_lr=3e-3, seed=0, num_couplings=4, **kwargs):
+    keras.utils.set_random_seed(seed)
     model = models.InfoMinModel(
-        _generator(), [_encoder(), _encoder()], **kwargs
+        _generator(num_couplings), [_encoder(), _encoder()], **kwargs
     )
     model.compile(
         encoder_optimizer=keras.optimizers.Adam(3e-3),
@@ -193,3 +193,279 @@ def test_bad_inputs():
     model.compile(optimizer="adam", generator_optimizer="adam")
     with pytest.raises(ValueError, match="not a tuple of views"):
         model.fit((images, images), batch_size=16, verbose=0)
+
+
+def _logsumexp(a, axis):
+    peak = a.max(axis=axis, keepdims=True)
+    return np.log(np.exp(a - peak).sum(axis=axis)) + peak.squeeze(axis)
+
+
+def _infonce_cosine(za, zb, temperature=0.1):
+    """Symmetric InfoNCE of a cosine critic, in float64 numpy."""
+    za = za / np.linalg.norm(za, axis=1, keepdims=True)
+    zb = zb / np.linalg.norm(zb, axis=1, keepdims=True)
+    scores = za.astype("float64") @ zb.T.astype("float64") / temperature
+
+    def one_way(s):
+        return np.mean(np.diag(s) - _logsumexp(s, axis=1)) + np.log(len(s))
+
+    return 0.5 * (one_way(scores) + one_way(scores.T))
+
+
+def _masked_ce_and_accuracy(logits, labels):
+    logits = logits.astype("float64")
+    keep = labels >= 0
+    logits, labels = logits[keep], labels[keep]
+    ce = _logsumexp(logits, axis=1) - logits[np.arange(len(labels)), labels]
+    return ce.mean(), np.mean(logits.argmax(axis=1) == labels)
+
+
+SEMI_LOGS = {
+    "loss",
+    "mi",
+    "mi_cap",
+    "generator_loss",
+    "log_det",
+    "ce_1",
+    "ce_2",
+    "accuracy_1",
+    "accuracy_2",
+}
+
+
+def test_semi_supervised_logs_match_an_independent_computation():
+    images, labels, _ = toy_images(96)
+    masked = labels.copy()
+    masked[::3] = -1
+    weight = 2.5
+    model = _game(
+        classifiers=[_encoder(4), _encoder(4)],
+        classification_weight=weight,
+        num_couplings=2,
+    )
+    history = model.fit(images, masked, batch_size=32, epochs=1, verbose=0)
+    assert SEMI_LOGS <= set(history.history), sorted(history.history)
+    for name in SEMI_LOGS:
+        assert np.isfinite(history.history[name]).all(), name
+    # One batch: the logs are that batch's values.
+    batch, batch_labels = images[:32], masked[:32]
+    logs = model.evaluate(
+        batch, batch_labels, batch_size=32, verbose=0, return_dict=True
+    )
+    assert SEMI_LOGS <= set(logs)
+    views_ = [v.numpy() for v in model.generator(batch)]
+    z = [model.encoders[k](v).numpy() for k, v in enumerate(views_)]
+    mi = _infonce_cosine(z[0], z[1])
+    terms = [
+        _masked_ce_and_accuracy(c(v).numpy(), batch_labels)
+        for c, v in zip(model.classifiers, views_)
+    ]
+    assert logs["mi"] == pytest.approx(mi, abs=1e-4)
+    assert logs["loss"] == pytest.approx(-mi, abs=1e-4)
+    assert logs["mi_cap"] == pytest.approx(np.log(32), abs=1e-5)
+    assert logs["log_det"] == pytest.approx(0.0, abs=1e-6)  # additive flow
+    for k, (ce, accuracy) in enumerate(terms):
+        assert logs[f"ce_{k + 1}"] == pytest.approx(ce, abs=1e-4)
+        assert logs[f"accuracy_{k + 1}"] == pytest.approx(accuracy, abs=1e-6)
+    ce_sum = terms[0][0] + terms[1][0]
+    assert logs["generator_loss"] == pytest.approx(
+        mi + weight * ce_sum, abs=1e-3
+    )
+    # The masked rows matter: counting them would change the numbers.
+    unmasked = _masked_ce_and_accuracy(
+        model.classifiers[0](views_[0]).numpy(), np.abs(batch_labels)
+    )
+    assert abs(unmasked[0] - terms[0][0]) > 1e-3
+
+
+def test_frozen_generator_is_a_fixed_copy_that_stage_two_leaves_alone():
+    images, _, _ = toy_images(64)
+    keras.utils.set_random_seed(3)
+    generator = _generator(num_couplings=2)
+    generator.build((None, 4, 4, 3))
+    rng = np.random.default_rng(0)
+    generator.set_weights(
+        [0.3 * rng.normal(size=w.shape) for w in generator.get_weights()]
+    )
+    trained = [w.copy() for w in generator.get_weights()]
+
+    frozen = models.frozen_generator(generator)
+    assert frozen is not generator and not frozen.trainable
+    assert frozen.trainable_weights == []
+    assert len(frozen.weights) == len(generator.weights)
+    assert frozen.get_config()["split"] == generator.get_config()["split"]
+    for a, b in zip(frozen(images), generator(images)):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-6)
+    # The views are not the raw channel split: the copy carries the weights.
+    assert not np.allclose(
+        frozen(images)[0].numpy(), images[..., :1], atol=0.01
+    )
+
+    keras.utils.set_random_seed(4)
+    encoders_ = [_encoder(), _encoder()]
+    model = models.train_on_learned_views(
+        generator,
+        encoders_,
+        images,
+        epochs=1,
+        batch_size=32,
+        optimizer=keras.optimizers.SGD(0.5),
+    )
+    assert not model.view_layer.trainable
+    assert {id(v) for v in model.trainable_variables}.isdisjoint(
+        id(v) for v in model.view_layer.weights
+    )
+    for a, b, c in zip(
+        trained, generator.get_weights(), model.view_layer.get_weights()
+    ):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, c)
+    # Without the freeze the same training moves g: the check can fail.
+    keras.utils.set_random_seed(4)
+    unfrozen = models.ContrastiveModel(
+        encoder=[_encoder(), _encoder()], view_layer=generator
+    )
+    unfrozen.compile(optimizer=keras.optimizers.SGD(0.5))
+    unfrozen.fit(images, batch_size=32, epochs=1, verbose=0)
+    assert any(
+        not np.allclose(a, b) for a, b in zip(trained, generator.get_weights())
+    )
+    with pytest.raises(ValueError, match="trained \\(built\\) first"):
+        models.frozen_generator(_generator())
+
+
+def test_run_protocol_runs_the_three_stages():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import MinMaxScaler
+
+    train, train_labels, _ = toy_images(128)
+    test, test_labels, _ = toy_images(64, seed=1)
+    model = _game(num_couplings=2)
+    made, after_stage_one = [], []
+
+    def make_encoders():
+        # Called between stages 1 and 2.
+        after_stage_one.extend(w.copy() for w in model.generator.get_weights())
+        made.extend([_encoder(), _encoder()])
+        return list(made)
+
+    result = models.run_protocol(
+        model,
+        train,
+        make_encoders,
+        (train, train_labels),
+        (test, test_labels),
+        game_epochs=2,
+        view_epochs=2,
+        batch_size=32,
+    )
+    assert set(result) == {"mi_views", "probe_accuracy", "history"}
+    # Stage 1: the game, 2 epochs of 4 steps for both players.
+    assert len(result["history"]["mi"]) == 2
+    assert {"loss", "mi", "generator_loss", "log_det"} <= set(result["history"])
+    assert int(model.optimizer.iterations.numpy()) == 8
+    assert int(model.generator_optimizer.iterations.numpy()) == 8
+    # Stage 2 trained the new encoders only, on frozen views.
+    assert len(made) == 2
+    for a, b in zip(after_stage_one, model.generator.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+    def features(images):
+        return np.concatenate(
+            [e(v).numpy() for e, v in zip(made, model.generator(images))],
+            axis=1,
+        )
+
+    # mi_views: I_NCE of the stage-2 encoders on g's views of the test
+    # images, averaged over batches of 32.
+    z = [e(v).numpy() for e, v in zip(made, model.generator(test))]
+    expected = np.mean(
+        [_infonce_cosine(z[0][i : i + 32], z[1][i : i + 32]) for i in (0, 32)]
+    )
+    assert result["mi_views"] == pytest.approx(expected, abs=1e-4)
+    assert result["mi_views"] < np.log(32)  # InfoNCE's cap at 32 rows
+    # Stage 3: a linear probe of the concatenated representation.
+    scaler = MinMaxScaler().fit(features(train))
+    probe = LogisticRegression(
+        solver="saga", C=10.0, tol=0.1, max_iter=100, random_state=0
+    ).fit(scaler.transform(features(train)), train_labels)
+    accuracy = probe.score(scaler.transform(features(test)), test_labels)
+    # Equal up to one test image (features from batched vs direct calls).
+    assert result["probe_accuracy"] == pytest.approx(accuracy, abs=1.5 / 64)
+    assert result["probe_accuracy"] > 0.5  # four classes: chance is 0.25
+
+
+class _Interrupt(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 1:
+            raise RuntimeError("interrupted")
+
+
+class _Epochs(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.seen.append(epoch)
+
+
+def test_backup_and_restore_resumes_both_players(tmp_path):
+    images, labels, _ = toy_images(96)
+    masked = labels.copy()
+    masked[::2] = -1
+
+    def game(seed):
+        # Layers draw their initialisers' seeds when constructed.
+        keras.utils.set_random_seed(seed)
+        classifiers = [_encoder(4), _encoder(4)]
+        model = _game(
+            seed=seed,
+            classifiers=classifiers,
+            generator_every=2,
+            num_couplings=2,
+        )
+        model.build((None, 4, 4, 3))  # BackupAndRestore needs it built
+        return model
+
+    def fit(model, callbacks):
+        return model.fit(
+            images,
+            masked,
+            batch_size=32,
+            epochs=4,
+            shuffle=False,
+            verbose=0,
+            callbacks=callbacks,
+        )
+
+    reference = game(seed=0)
+    fit(reference, [])
+    assert int(reference.optimizer.iterations.numpy()) == 12
+    assert int(reference.generator_optimizer.iterations.numpy()) == 6
+
+    backup = keras.callbacks.BackupAndRestore(str(tmp_path / "backup"))
+    interrupted = game(seed=0)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        fit(interrupted, [backup, _Interrupt()])
+    assert int(interrupted.optimizer.iterations.numpy()) == 6
+
+    # A different initialisation: only a real restore can match.
+    resumed = game(seed=1)
+    assert not np.allclose(
+        resumed.get_weights()[0], interrupted.get_weights()[0]
+    )
+    epochs = _Epochs()
+    fit(resumed, [backup, epochs])
+    assert epochs.seen == [2, 3]
+    for a, b in (
+        (resumed.optimizer, reference.optimizer),
+        (resumed.generator_optimizer, reference.generator_optimizer),
+    ):
+        assert int(a.iterations.numpy()) == int(b.iterations.numpy())
+        for va, vb in zip(a.variables, b.variables):
+            np.testing.assert_allclose(
+                va.numpy(), vb.numpy(), atol=1e-5, err_msg=va.path
+            )
+    for a, b in zip(resumed.get_weights(), reference.get_weights()):
+        np.testing.assert_allclose(a, b, atol=1e-5)
