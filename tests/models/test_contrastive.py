@@ -14,8 +14,8 @@ from tests.models.toy import r_squared
 from tests.models.toy import shared_signal_views
 
 
-def _model(**kwargs):
-    keras.utils.set_random_seed(0)
+def _model(seed=0, **kwargs):
+    keras.utils.set_random_seed(seed)
     defaults = dict(
         encoder=encoders.MLP((32,), output_dim=8),
         projector=models.ProjectionHead((16,), 8),
@@ -131,6 +131,60 @@ def test_save_load_then_resume_identically(tmp_path):
         m.fit((v1, v2), batch_size=32, epochs=1, shuffle=False, verbose=0)
     for a, b in zip(model.get_weights(), loaded.get_weights()):
         np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+class _Interrupt(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 1:
+            raise RuntimeError("interrupted")
+
+
+class _Epochs(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.seen.append(epoch)
+
+
+def test_backup_and_restore_resumes_identically(tmp_path):
+    v1, v2, _ = shared_signal_views(n=96)
+
+    def fit(model, callbacks=()):
+        model.fit(
+            (v1, v2),
+            batch_size=32,
+            epochs=4,
+            shuffle=False,
+            verbose=0,
+            callbacks=list(callbacks),
+        )
+
+    reference = _model()
+    fit(reference)
+
+    backup = keras.callbacks.BackupAndRestore(str(tmp_path / "backup"))
+    interrupted = _model()
+    interrupted(v1[:1])  # BackupAndRestore needs a built model
+    with pytest.raises(RuntimeError, match="interrupted"):
+        fit(interrupted, [backup, _Interrupt()])
+    assert int(interrupted.optimizer.iterations.numpy()) == 6
+
+    # Another initialisation: only a real restore reaches the reference.
+    resumed = _model(seed=1)
+    resumed(v1[:1])
+    assert not np.allclose(
+        resumed.get_weights()[0], interrupted.get_weights()[0]
+    )
+    epochs = _Epochs()
+    fit(resumed, [backup, epochs])
+    assert epochs.seen == [2, 3]  # only the remaining epochs ran
+    assert int(resumed.optimizer.iterations.numpy()) == 12
+    for a, b in zip(resumed.get_weights(), reference.get_weights()):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+    for a, b in zip(resumed.optimizer.variables, reference.optimizer.variables):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-5)
 
 
 def test_bad_inputs():

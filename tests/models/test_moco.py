@@ -10,8 +10,8 @@ from keras_infomin import views
 from tests.models.toy import shared_signal_views
 
 
-def _moco(queue_size=128, momentum=0.9, **kwargs):
-    keras.utils.set_random_seed(0)
+def _moco(queue_size=128, momentum=0.9, seed=0, **kwargs):
+    keras.utils.set_random_seed(seed)
     defaults = dict(
         encoder=encoders.MLP((32,), output_dim=8),
         projector=models.ProjectionHead((16,), 8),
@@ -91,38 +91,64 @@ class _Interrupt(keras.callbacks.Callback):
             raise RuntimeError("interrupted")
 
 
-def test_backup_and_restore_resumes_with_the_same_queue(tmp_path):
-    v1, v2, _ = shared_signal_views(n=96)
-    reference = _moco()
-    reference.fit((v1, v2), batch_size=32, epochs=4, shuffle=False, verbose=0)
+class _Epochs(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.seen = []
 
-    backup = keras.callbacks.BackupAndRestore(str(tmp_path / "backup"))
-    model = _moco()
-    model(v1[:1])  # BackupAndRestore needs a built model
-    with pytest.raises(RuntimeError, match="interrupted"):
-        model.fit(
-            (v1, v2),
-            batch_size=32,
-            epochs=4,
-            shuffle=False,
-            verbose=0,
-            callbacks=[backup, _Interrupt()],
-        )
-    resumed = _moco()
-    resumed(v1[:1])
-    resumed.fit(
+    def on_epoch_begin(self, epoch, logs=None):
+        self.seen.append(epoch)
+
+
+def _fit_four_epochs(model, v1, v2, callbacks=()):
+    model.fit(
         (v1, v2),
         batch_size=32,
         epochs=4,
         shuffle=False,
         verbose=0,
-        callbacks=[backup],
+        callbacks=list(callbacks),
+    )
+
+
+def test_backup_and_restore_resumes_with_the_same_queue(tmp_path):
+    v1, v2, _ = shared_signal_views(n=96)
+    reference = _moco()
+    _fit_four_epochs(reference, v1, v2)
+
+    backup = keras.callbacks.BackupAndRestore(str(tmp_path / "backup"))
+    model = _moco()
+    model(v1[:1])  # BackupAndRestore needs a built model
+    with pytest.raises(RuntimeError, match="interrupted"):
+        _fit_four_epochs(model, v1, v2, [backup, _Interrupt()])
+    assert int(model.optimizer.iterations.numpy()) == 6
+
+    # Start the resumed run from a different state than the interrupted
+    # one: other weights, another queue and pointer, the key encoder
+    # flagged as not yet copied from the query encoder.
+    # Only a real restore can bring it back onto the reference's path.
+    resumed = _moco(seed=1)
+    resumed(v1[:1])
+    rng = np.random.default_rng(5)
+    noise = rng.normal(size=resumed.queue.shape).astype("float32")
+    resumed.queue.assign(noise / np.linalg.norm(noise, axis=1, keepdims=True))
+    resumed.queue_pointer.assign(37)
+    resumed.keys_initialized.assign(False)
+    assert not np.allclose(resumed.get_weights()[0], model.get_weights()[0])
+    epochs = _Epochs()
+    _fit_four_epochs(resumed, v1, v2, [backup, epochs])
+    assert epochs.seen == [2, 3]  # only the remaining epochs ran
+    assert int(resumed.optimizer.iterations.numpy()) == 12
+    assert int(resumed.queue_pointer.numpy()) == int(
+        reference.queue_pointer.numpy()
     )
     np.testing.assert_allclose(
         resumed.queue.numpy(), reference.queue.numpy(), atol=1e-5
     )
     for a, b in zip(resumed.get_weights(), reference.get_weights()):
         np.testing.assert_allclose(a, b, atol=1e-5)
+    for a, b in zip(resumed.optimizer.variables, reference.optimizer.variables):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-5)
 
 
 def test_jigsaw_branch_trains_beside_moco():
