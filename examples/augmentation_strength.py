@@ -41,10 +41,10 @@ import keras_infomin as kim  # noqa: E402
 
 try:  # run as a script or imported as `examples.augmentation_strength`
     from examples import _data
-    from examples import colour_spaces as common
+    from examples import _study
 except ImportError:  # pragma: no cover
     import _data
-    import colour_spaces as common
+    import _study
 
 PIPELINES = ("crop", "mocov2", "simclr", "infomin")
 DEFAULT_PIPELINES = "mocov2,simclr,infomin"
@@ -110,7 +110,7 @@ def run_pipeline(name, data, args):
         )
         train_time += time.time() - start
         done = target
-        mi = common.held_out_mi(model, x_test, args.eval_batch_size)
+        mi = _study.held_out_mi(model, x_test, args.eval_batch_size)
         accuracy = kim.evaluation.linear_probe(
             model.encoders[0],
             (x[: args.probe_train_images], y[: args.probe_train_images]),
@@ -226,19 +226,12 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
-    label = common.data_label(args.data)
+    label = _study.data_label(args.data)
     print(
         f"data: {label}, {args.train_images} training / "
         f"{args.test_images} held-out images of {args.image_size} px"
     )
-    data = (
-        _data.load_arrays(
-            args.data, "train", args.train_images, args.image_size, args.seed
-        ),
-        _data.load_arrays(
-            args.data, "test", args.test_images, args.image_size, args.seed
-        ),
-    )
+    data = _study.load_splits(args)
     rows = []
     for i, name in enumerate(args.pipelines):
         print(f"[{i + 1}/{len(args.pipelines)}] {name} views")
@@ -259,7 +252,7 @@ def main(argv=None):
         f"after {args.epochs[-1]} epochs, I_NCE order: {by_mi}; "
         f"accuracy order: {by_acc}.",
     ]
-    table = common.write_tables(rows, COLUMNS, notes, args.out)
+    table = _study.write_tables(rows, COLUMNS, notes, args.out)
     print(table)
     title = f"augmentation recipes, {label}"
     print(f"plot: {plot(rows, title, args.out)}")

@@ -45,9 +45,9 @@ import numpy as np  # noqa: E402
 import keras_infomin as kim  # noqa: E402
 
 try:  # run as a script or imported as `examples.colorful_moving_mnist`
-    from examples import colour_spaces as common
+    from examples import _study
 except ImportError:  # pragma: no cover
-    import colour_spaces as common
+    import _study
 
 FACTORS = kim.data.colorful_moving_mnist.FACTORS
 DEFAULT_CONFIGS = (
@@ -316,7 +316,7 @@ def main(argv=None):
         f"{args.probe_test} test images with independent factors.",
         "chance: " + ", ".join(f"{k} {v:.3f}" for k, v in chance.items()) + ".",
     ]
-    table = common.write_tables(rows, COLUMNS, notes, args.out)
+    table = _study.write_tables(rows, COLUMNS, notes, args.out)
     print(table)
     title = f"Colorful-Moving-MNIST ({source})"
     print(f"plot: {plot(rows, chance, title, args.out)}")

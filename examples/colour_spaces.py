@@ -30,7 +30,6 @@ workplace when present, else tfds `cifar10`.
 """
 
 import argparse
-import csv
 import math
 import os
 import sys
@@ -45,8 +44,10 @@ import keras_infomin as kim  # noqa: E402
 
 try:  # run as a script or imported as `examples.colour_spaces`
     from examples import _data
+    from examples import _study
 except ImportError:  # pragma: no cover
     import _data
+    import _study
 
 # name -> (colour space, channel groups, label in tables and plots)
 SPACES = {
@@ -61,12 +62,6 @@ SPACES = {
     "rgb": ("rgb", ((0,), (1, 2)), "R|GB"),
 }
 DEFAULT_SPACES = "lab,ycbcr,ydbdr,yiq,ypbpr,rgb"
-
-
-def data_label(spec):
-    if os.path.abspath(spec) == os.path.abspath(_data.DEFAULT_ARCHIVE):
-        return "CIFAR-10 (JPEG copy)"
-    return spec
 
 
 def make_encoder(args):
@@ -101,15 +96,6 @@ def build_model(name, args):
     return model
 
 
-def held_out_mi(model, x, batch_size):
-    """Mean I_NCE over whole held-out batches (views drawn at random)."""
-    usable = len(x) // batch_size * batch_size
-    logs = model.evaluate(
-        x[:usable], batch_size=batch_size, verbose=0, return_dict=True
-    )
-    return float(logs["mi"])
-
-
 def run_space(name, data, args):
     (x, y), (x_test, y_test) = data
     keras.utils.set_random_seed(args.seed)  # same init for every space
@@ -123,7 +109,7 @@ def run_space(name, data, args):
         verbose=args.verbose,
     )
     train_time = time.time() - start
-    mi = held_out_mi(model, x_test, args.eval_batch_size)
+    mi = _study.held_out_mi(model, x_test, args.eval_batch_size)
     accuracy = kim.evaluation.linear_probe(
         model,
         (x[: args.probe_train_images], y[: args.probe_train_images]),
@@ -152,70 +138,6 @@ def untrained_accuracy(data, args):
         (x_test, y_test),
         method=args.probe,
     )
-
-
-def reverse_u_fit(mi, accuracy):
-    """Least-squares parabola `acc = a I^2 + b I + c` through the points.
-
-    Returns `(a, b, c, vertex)`; a reverse-U has `a < 0` and its vertex
-    inside the range of I. None with fewer than four distinct points.
-    """
-    mi, accuracy = np.asarray(mi, float), np.asarray(accuracy, float)
-    if len(np.unique(mi)) < 4:
-        return None
-    a, b, c = np.polyfit(mi, accuracy, 2)
-    vertex = -b / (2 * a) if a != 0 else float("nan")
-    return float(a), float(b), float(c), float(vertex)
-
-
-def describe_fit(fit, xs, name="I_NCE", unit="nat"):
-    """One line on the parabola of `reverse_u_fit` over the points `xs`."""
-    if fit is None:
-        return "too few points for a parabola"
-    a, _, _, vertex = fit
-    low, high = min(xs), max(xs)
-    inside = low <= vertex <= high
-    shape = "reverse-U" if a < 0 and inside else "no reverse-U"
-    return (
-        f"parabola curvature {a:+.4f} per {unit}^2, vertex at {name} "
-        f"{vertex:.2f} ({'inside' if inside else 'outside'} "
-        f"[{low:.2f}, {high:.2f}]): {shape}"
-    )
-
-
-def md(text):
-    """Text safe inside a Markdown table cell."""
-    return str(text).replace("|", "\\|")
-
-
-def write_tables(rows, columns, notes, out_dir):
-    """Writes `results.csv` and `results.md` (table, then `notes`).
-
-    `columns` lists `(key, header, format)`; `format` is a format spec
-    such as `".3f"`, and a `None` value prints as `n/a`. Returns the
-    Markdown text. (The other view-study examples use it too.)
-    """
-    with open(os.path.join(out_dir, "results.csv"), "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-
-    def cell(value, spec):
-        if value is None:
-            return "n/a"
-        return md(format(value, spec))
-
-    lines = [
-        "| " + " | ".join(header for _, header, _ in columns) + " |",
-        "|" + "---|" * len(columns),
-    ]
-    for r in rows:
-        cells = [cell(r[key], spec) for key, _, spec in columns]
-        lines.append("| " + " | ".join(cells) + " |")
-    table = "\n".join(lines + [""] + notes)
-    with open(os.path.join(out_dir, "results.md"), "w") as f:
-        f.write(table + "\n")
-    return table
 
 
 COLUMNS = [
@@ -318,19 +240,12 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
-    label = data_label(args.data)
+    label = _study.data_label(args.data)
     print(
         f"data: {label}, {args.train_images} training / "
         f"{args.test_images} held-out images of {args.image_size} px"
     )
-    data = (
-        _data.load_arrays(
-            args.data, "train", args.train_images, args.image_size, args.seed
-        ),
-        _data.load_arrays(
-            args.data, "test", args.test_images, args.image_size, args.seed
-        ),
-    )
+    data = _study.load_splits(args)
     rows = []
     for i, name in enumerate(args.spaces):
         print(f"[{i + 1}/{len(args.spaces)}] {name} ({SPACES[name][2]})")
@@ -341,21 +256,21 @@ def main(argv=None):
             f"({row['train_seconds']:.0f} s)"
         )
     mi = [r["mi"] for r in rows]
-    fit = reverse_u_fit(mi, [r["accuracy"] for r in rows])
+    fit = _study.reverse_u_fit(mi, [r["accuracy"] for r in rows])
     notes = [
         f"data: {label}; {args.train_images} training images, "
         f"{args.epochs} epochs, batch {args.batch_size}; I_NCE on "
         f"{args.test_images} held-out images in batches of "
         f"{args.eval_batch_size}; probe: {args.probe} logistic regression "
         "on the concatenated representation.",
-        describe_fit(fit, mi) + ".",
+        _study.describe_fit(fit, mi) + ".",
     ]
     if not args.no_baseline:
         base = untrained_accuracy(data, args)
         notes.append(
             f"untrained encoders ({args.spaces[0]}): probe {base:.3f}."
         )
-    table = write_tables(rows, COLUMNS, notes, args.out)
+    table = _study.write_tables(rows, COLUMNS, notes, args.out)
     print(table)
     title = f"colour-space views, {label}"
     print(f"plot: {plot(rows, fit, title, args.out)}")

@@ -42,10 +42,10 @@ import keras_infomin as kim  # noqa: E402
 
 try:  # run as a script or imported as `examples.patch_distance`
     from examples import _data
-    from examples import colour_spaces as common
+    from examples import _study
 except ImportError:  # pragma: no cover
     import _data
-    import colour_spaces as common
+    import _study
 
 DEFAULT_DISTANCES = "0,2,4,6,8,12,16,20"
 COLUMNS = [
@@ -98,7 +98,7 @@ def run_distance(distance, data, args):
         verbose=args.verbose,
     )
     train_time = time.time() - start
-    mi = common.held_out_mi(model, x_test, args.eval_batch_size)
+    mi = _study.held_out_mi(model, x_test, args.eval_batch_size)
     accuracy = kim.evaluation.linear_probe(
         probe_encoder(model, args),
         (x[: args.probe_train_images], y[: args.probe_train_images]),
@@ -216,20 +216,13 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
-    label = common.data_label(args.data)
+    label = _study.data_label(args.data)
     print(
         f"data: {label}, {args.train_images} training / "
         f"{args.test_images} held-out images of {args.image_size} px, "
         f"{args.patch_size}-px patches"
     )
-    data = (
-        _data.load_arrays(
-            args.data, "train", args.train_images, args.image_size, args.seed
-        ),
-        _data.load_arrays(
-            args.data, "test", args.test_images, args.image_size, args.seed
-        ),
-    )
+    data = _study.load_splits(args)
     rows = []
     for i, distance in enumerate(args.distances):
         print(f"[{i + 1}/{len(args.distances)}] distance {distance:g} px")
@@ -242,7 +235,7 @@ def main(argv=None):
     d = [r["distance"] for r in rows]
     mi = [r["mi"] for r in rows]
     acc = [r["accuracy"] for r in rows]
-    fits = (common.reverse_u_fit(d, acc), common.reverse_u_fit(mi, acc))
+    fits = (_study.reverse_u_fit(d, acc), _study.reverse_u_fit(mi, acc))
     best = rows[int(np.argmax(acc))]["distance"]
     notes = [
         f"data: {label}; {args.train_images} training images, "
@@ -252,11 +245,11 @@ def main(argv=None):
         f"on the encoder's features of the {args.probe_input} image.",
         f"best accuracy at distance {best:g} px.",
         "accuracy vs distance: "
-        + common.describe_fit(fits[0], d, "distance", "px")
+        + _study.describe_fit(fits[0], d, "distance", "px")
         + ".",
-        "accuracy vs I_NCE: " + common.describe_fit(fits[1], mi) + ".",
+        "accuracy vs I_NCE: " + _study.describe_fit(fits[1], mi) + ".",
     ]
-    table = common.write_tables(rows, COLUMNS, notes, args.out)
+    table = _study.write_tables(rows, COLUMNS, notes, args.out)
     print(table)
     title = f"patch views ({args.patch_size} px), {label}"
     print(f"plot: {plot(rows, fits, title, args.out)}")

@@ -6,6 +6,7 @@ import os
 import numpy as np
 import pytest
 
+from examples import _study
 from examples import augmentation_strength
 from examples import colorful_moving_mnist
 from examples import colour_spaces
@@ -82,11 +83,11 @@ def test_colour_spaces_quick(image_folder, tmp_path):
 def test_reverse_u_fit_finds_a_known_parabola():
     x = np.array([0.0, 1.0, 2.0, 3.0, 4.0])
     y = -0.5 * (x - 2.5) ** 2 + 0.7
-    a, b, c, vertex = colour_spaces.reverse_u_fit(x, y)
+    a, b, c, vertex = _study.reverse_u_fit(x, y)
     np.testing.assert_allclose([a, b, c], [-0.5, 2.5, -2.425], atol=1e-9)
     assert math.isclose(vertex, 2.5)
-    assert "reverse-U" in colour_spaces.describe_fit((a, b, c, vertex), x)
-    assert colour_spaces.reverse_u_fit(x[:3], y[:3]) is None
+    assert "reverse-U" in _study.describe_fit((a, b, c, vertex), x)
+    assert _study.reverse_u_fit(x[:3], y[:3]) is None
 
 
 def test_patch_distance_quick(image_folder, tmp_path):
