@@ -10,6 +10,7 @@ from keras_infomin import critics
 from keras_infomin import encoders
 from keras_infomin import models
 from keras_infomin import views
+from tests.models import toy
 from tests.models.toy import r_squared
 from tests.models.toy import shared_signal_views
 
@@ -133,21 +134,6 @@ def test_save_load_then_resume_identically(tmp_path):
         np.testing.assert_allclose(a, b, atol=1e-5)
 
 
-class _Interrupt(keras.callbacks.Callback):
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch == 1:
-            raise RuntimeError("interrupted")
-
-
-class _Epochs(keras.callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.seen = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.seen.append(epoch)
-
-
 def test_backup_and_restore_resumes_identically(tmp_path):
     v1, v2, _ = shared_signal_views(n=96)
 
@@ -168,7 +154,7 @@ def test_backup_and_restore_resumes_identically(tmp_path):
     interrupted = _model()
     interrupted(v1[:1])  # BackupAndRestore needs a built model
     with pytest.raises(RuntimeError, match="interrupted"):
-        fit(interrupted, [backup, _Interrupt()])
+        fit(interrupted, [backup, toy.Interrupt()])
     assert int(interrupted.optimizer.iterations.numpy()) == 6
 
     # Another initialisation: only a real restore reaches the reference.
@@ -177,7 +163,7 @@ def test_backup_and_restore_resumes_identically(tmp_path):
     assert not np.allclose(
         resumed.get_weights()[0], interrupted.get_weights()[0]
     )
-    epochs = _Epochs()
+    epochs = toy.EpochRecorder()
     fit(resumed, [backup, epochs])
     assert epochs.seen == [2, 3]  # only the remaining epochs ran
     assert int(resumed.optimizer.iterations.numpy()) == 12

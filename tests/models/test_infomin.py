@@ -6,6 +6,7 @@ import pytest
 
 from keras_infomin import models
 from keras_infomin import views
+from tests.models import toy
 
 
 def toy_images(n, seed=0, size=4):
@@ -432,21 +433,6 @@ def test_run_protocol_runs_the_three_stages():
     assert result["probe_accuracy"] > 0.5  # four classes: chance is 0.25
 
 
-class _Interrupt(keras.callbacks.Callback):
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch == 1:
-            raise RuntimeError("interrupted")
-
-
-class _Epochs(keras.callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.seen = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.seen.append(epoch)
-
-
 def test_backup_and_restore_resumes_both_players(tmp_path):
     images, labels, _ = toy_images(96)
     masked = labels.copy()
@@ -484,7 +470,7 @@ def test_backup_and_restore_resumes_both_players(tmp_path):
     backup = keras.callbacks.BackupAndRestore(str(tmp_path / "backup"))
     interrupted = game(seed=0)
     with pytest.raises(RuntimeError, match="interrupted"):
-        fit(interrupted, [backup, _Interrupt()])
+        fit(interrupted, [backup, toy.Interrupt()])
     assert int(interrupted.optimizer.iterations.numpy()) == 6
 
     # A different initialisation: only a real restore can match.
@@ -492,7 +478,7 @@ def test_backup_and_restore_resumes_both_players(tmp_path):
     assert not np.allclose(
         resumed.get_weights()[0], interrupted.get_weights()[0]
     )
-    epochs = _Epochs()
+    epochs = toy.EpochRecorder()
     fit(resumed, [backup, epochs])
     assert epochs.seen == [2, 3]
     for a, b in (

@@ -7,6 +7,7 @@ import pytest
 from keras_infomin import encoders
 from keras_infomin import models
 from keras_infomin import views
+from tests.models import toy
 from tests.models.toy import shared_signal_views
 
 
@@ -85,21 +86,6 @@ def test_save_load_restores_queue_optimizer_and_resumes(tmp_path):
         np.testing.assert_allclose(a, b, atol=1e-5)
 
 
-class _Interrupt(keras.callbacks.Callback):
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch == 1:
-            raise RuntimeError("interrupted")
-
-
-class _Epochs(keras.callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.seen = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.seen.append(epoch)
-
-
 def _fit_four_epochs(model, v1, v2, callbacks=()):
     model.fit(
         (v1, v2),
@@ -120,7 +106,7 @@ def test_backup_and_restore_resumes_with_the_same_queue(tmp_path):
     model = _moco()
     model(v1[:1])  # BackupAndRestore needs a built model
     with pytest.raises(RuntimeError, match="interrupted"):
-        _fit_four_epochs(model, v1, v2, [backup, _Interrupt()])
+        _fit_four_epochs(model, v1, v2, [backup, toy.Interrupt()])
     assert int(model.optimizer.iterations.numpy()) == 6
 
     # Start the resumed run from a different state than the interrupted
@@ -135,7 +121,7 @@ def test_backup_and_restore_resumes_with_the_same_queue(tmp_path):
     resumed.queue_pointer.assign(37)
     resumed.keys_initialized.assign(False)
     assert not np.allclose(resumed.get_weights()[0], model.get_weights()[0])
-    epochs = _Epochs()
+    epochs = toy.EpochRecorder()
     _fit_four_epochs(resumed, v1, v2, [backup, epochs])
     assert epochs.seen == [2, 3]  # only the remaining epochs ran
     assert int(resumed.optimizer.iterations.numpy()) == 12

@@ -1,5 +1,6 @@
 """Toy views that share a known signal, for the trainers' tests."""
 
+import keras
 import numpy as np
 
 
@@ -25,3 +26,22 @@ def r_squared(features, target):
     coef, *_ = np.linalg.lstsq(a, target, rcond=None)
     residual = target - a @ coef
     return 1.0 - residual.var(axis=0).sum() / target.var(axis=0).sum()
+
+
+class Interrupt(keras.callbacks.Callback):
+    """Raises `RuntimeError("interrupted")` at the end of epoch 1."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 1:
+            raise RuntimeError("interrupted")
+
+
+class EpochRecorder(keras.callbacks.Callback):
+    """Records the indices of the epochs that ran (in `seen`)."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.seen.append(epoch)
