@@ -155,7 +155,8 @@ def mean_exp_offdiagonal(scores, positive_mask=None):
 
         E_q[e^f] = e^c * (1 / |neg|) sum_{(i, j) negative} e^(scores[i, j] - c)
 
-    with the constant `c = min(log E_q[e^f], 60)` (no gradient). The value is
+    with the constant `c = min(max negative score, 60)` (no gradient): one
+    pass over the scores, as in a log-sum-exp. The value is
     that of `exp(log_mean_exp_offdiagonal(...))`, exact whenever it is
     representable, and the gradient is the exact `e^(scores[i, j]) / |neg|`
     entry by entry: when the mean overflows (a negative score above ~88 in
@@ -173,12 +174,11 @@ def mean_exp_offdiagonal(scores, positive_mask=None):
     """
     if positive_mask is None:
         positive_mask = diagonal_mask(scores)
-    shift = ops.stop_gradient(
-        ops.minimum(log_mean_exp_offdiagonal(scores, positive_mask), _MAX_SHIFT)
+    negatives = ops.where(
+        positive_mask, ops.full_like(scores, -math.inf), scores
     )
-    neg_inf = ops.full_like(scores, -math.inf)
-    shifted = ops.where(positive_mask, neg_inf, scores) - shift
-    total = ops.sum(ops.exp(shifted))
+    shift = ops.stop_gradient(ops.minimum(ops.max(negatives), _MAX_SHIFT))
+    total = ops.sum(ops.exp(negatives - shift))
     return ops.exp(shift) * (total / _count_negatives(scores, positive_mask))
 
 
