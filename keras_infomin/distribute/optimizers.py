@@ -12,6 +12,9 @@ does so in the model's strategy scope, before `fit`.
 
 import keras
 import tensorflow as tf
+from keras import ops
+
+from keras_infomin.distribute.replica import num_replicas
 
 
 def _variables_of(item, name):
@@ -147,10 +150,6 @@ def apply_if(optimizer, grads, variables, condition):
     apply_if(self.critic_optimizer, critic_grads, critic_vars, due)
     ```
     """
-    from keras import ops
-
-    from keras_infomin.distribute.replica import num_replicas
-
     grads, variables = list(grads), list(variables)
     if len(grads) != len(variables):
         raise ValueError(

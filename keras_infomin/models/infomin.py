@@ -295,7 +295,7 @@ class InfoMinModel(ContrastiveModel):
             generator_loss = generator_loss + self.classification_weight * (
                 ce_total
             )
-        candidates = ops.shape(embeddings[0])[0] * _replicas()
+        candidates = ops.shape(embeddings[0])[0] * distribute.num_replicas()
         return loss, mi, generator_loss, ops.mean(log_det), terms, candidates
 
     def _ensure_ready(self, data):
@@ -403,10 +403,6 @@ class InfoMinModel(ContrastiveModel):
         ):
             config[key] = base.deserialize(config.get(key))
         return cls(**config)
-
-
-def _replicas():
-    return distribute.num_replicas()
 
 
 def _unique_trainable(layers):
