@@ -1,3 +1,4 @@
+import importlib
 import math
 
 import numpy as np
@@ -15,13 +16,19 @@ def _gaussian_pair(n, rho, dim=1, seed=0):
     return x, y, -0.5 * dim * math.log1p(-rho * rho)
 
 
-def _brute_force_ksg(x, y, k):
-    # All pairwise max-norm distances; eps_i = k-th smallest over j != i;
-    # n_x(i) = #{j != i : |x_i - x_j|_inf < eps_i}.
+def _brute_force_ksg(x, y, k, metric):
+    # All pairwise distances; joint = max(d_x, d_y); eps_i = k-th smallest
+    # joint distance over j != i; n_x(i) = #{j != i : d_x(i, j) < eps_i}.
     x = (x - x.mean(0)) / x.std(0)
     y = (y - y.mean(0)) / y.std(0)
-    dx = np.abs(x[:, None, :] - x[None, :, :]).max(-1)
-    dy = np.abs(y[:, None, :] - y[None, :, :]).max(-1)
+
+    def distances(v):
+        diff = v[:, None, :] - v[None, :, :]
+        if metric == "chebyshev":
+            return np.abs(diff).max(-1)
+        return np.sqrt((diff**2).sum(-1))
+
+    dx, dy = distances(x), distances(y)
     joint = np.maximum(dx, dy)
     np.fill_diagonal(joint, np.inf)
     eps = np.sort(joint, axis=1)[:, k - 1]
@@ -38,12 +45,35 @@ def _brute_force_ksg(x, y, k):
 
 
 @pytest.mark.parametrize("k,dims", [(1, (1, 1)), (5, (2, 3)), (10, (3, 1))])
-def test_matches_brute_force_numpy(k, dims):
+@pytest.mark.parametrize(
+    "metric,algorithm",
+    [
+        ("chebyshev", "kd_tree"),
+        ("chebyshev", "brute"),
+        ("euclidean", "brute"),
+        ("euclidean", "auto"),
+    ],
+)
+def test_matches_brute_force_numpy(k, dims, metric, algorithm):
     rng = np.random.default_rng(k)
     x = rng.standard_normal((300, dims[0]))
     y = np.tanh(x[:, :1]) + 0.5 * rng.standard_normal((300, dims[1]))
-    got = estimators.ksg(x, y, k=k)
-    assert got == pytest.approx(_brute_force_ksg(x, y, k), abs=1e-10)
+    got = estimators.ksg(x, y, k=k, metric=metric, algorithm=algorithm)
+    expected = _brute_force_ksg(x, y, k, metric)
+    assert got == pytest.approx(expected, abs=1e-10)
+
+
+def test_search_algorithms_agree_in_many_dimensions(monkeypatch):
+    # Blocks of a few rows exercise the blocked pairwise search.
+    module = importlib.import_module("keras_infomin.estimators.ksg")
+    monkeypatch.setattr(module, "_BLOCK", 7 * 500)
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((500, 6))
+    y = x[:, :3] + rng.standard_normal((500, 3))
+    kd_tree = estimators.ksg(x, y, algorithm="kd_tree")
+    assert estimators.ksg(x, y, algorithm="brute") == pytest.approx(
+        kd_tree, abs=1e-10
+    )
 
 
 def test_matches_scikit_learn_for_one_dimensional_y():
@@ -107,6 +137,14 @@ def test_without_standardizing_the_scales_matter():
         (np.arange(10.0), np.arange(10.0) ** 2, {"k": 10}, "smaller than"),
         (np.arange(10.0), np.arange(10.0) ** 2, {"k": 0}, "positive integer"),
         (np.zeros((10, 2, 2)), np.arange(10.0), {}, "features"),
+        (np.arange(10.0), np.arange(10.0) ** 2, {"metric": "l1"}, "metric"),
+        (np.arange(10.0), np.arange(10.0), {"algorithm": "ball"}, "algorithm"),
+        (
+            np.arange(10.0),
+            np.arange(10.0) ** 2,
+            {"metric": "euclidean", "algorithm": "kd_tree"},
+            "chebyshev",
+        ),
     ],
 )
 def test_bad_input_gives_clear_errors(x, y, kwargs, match):
