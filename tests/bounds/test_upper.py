@@ -10,11 +10,11 @@ from keras_infomin import data
 from tests.bounds import numpy_reference as ref
 
 
-@pytest.mark.parametrize("shape", [(2, 2), (7, 7), (5, 11)])
-def test_club_matches_numpy(shape):
-    log_q = np.random.default_rng(0).normal(scale=3.0, size=shape)
-    got = float(bounds.club(log_q.astype("float32")))
-    assert got == pytest.approx(ref.club(log_q), abs=1e-5)
+def test_club_matches_numpy():
+    for shape in ((2, 2), (7, 7), (5, 11)):
+        log_q = np.random.default_rng(0).normal(scale=3.0, size=shape)
+        got = float(bounds.club(log_q.astype("float32")))
+        assert got == pytest.approx(ref.club(log_q), abs=1e-5)
 
 
 def test_masked_club_matches_numpy():
@@ -28,11 +28,11 @@ def test_masked_club_matches_numpy():
     assert float(ll) == pytest.approx(log_q[mask].mean(), abs=1e-5)
 
 
-@pytest.mark.parametrize("n", [2, 3, 9])
-def test_l1out_matches_numpy(n):
-    log_q = np.random.default_rng(n).normal(scale=4.0, size=(n, n))
-    got = float(bounds.l1out(log_q.astype("float32")))
-    assert got == pytest.approx(ref.l1out(log_q), abs=1e-5)
+def test_l1out_matches_numpy():
+    for n in (2, 3, 9):
+        log_q = np.random.default_rng(n).normal(scale=4.0, size=(n, n))
+        got = float(bounds.l1out(log_q.astype("float32")))
+        assert got == pytest.approx(ref.l1out(log_q), abs=1e-5)
 
 
 def test_conditional_log_likelihood_is_the_mean_of_the_diagonal():
@@ -102,15 +102,15 @@ def test_log_densities_of_the_true_conditional_match_scipy():
     np.testing.assert_allclose(log_q, expected, rtol=1e-5, atol=1e-4)
 
 
-@pytest.mark.parametrize("bound", ["club", "l1out"])
-def test_extreme_log_likelihoods_have_finite_value_and_gradient(bound):
+def test_extreme_log_likelihoods_have_finite_value_and_gradient():
     rng = np.random.default_rng(7)
     log_q = tf.constant(rng.choice([-1e4, 1e4], size=(8, 8)), tf.float32)
-    with tf.GradientTape() as tape:
-        tape.watch(log_q)
-        value = bounds.get_upper(bound)(log_q)
-    assert np.isfinite(float(value))
-    assert np.all(np.isfinite(tape.gradient(value, log_q).numpy()))
+    for bound in ("club", "l1out", "conditional_log_likelihood"):
+        with tf.GradientTape() as tape:
+            tape.watch(log_q)
+            value = getattr(bounds, bound)(log_q)
+        assert np.isfinite(float(value))
+        assert np.all(np.isfinite(tape.gradient(value, log_q).numpy()))
 
 
 def test_l1out_gradient_is_exact():

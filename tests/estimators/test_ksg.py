@@ -44,23 +44,21 @@ def _brute_force_ksg(x, y, k, metric):
     )
 
 
-@pytest.mark.parametrize("k,dims", [(1, (1, 1)), (5, (2, 3)), (10, (3, 1))])
-@pytest.mark.parametrize(
-    "metric,algorithm",
-    [
-        ("chebyshev", "kd_tree"),
-        ("chebyshev", "brute"),
-        ("euclidean", "brute"),
-        ("euclidean", "auto"),
-    ],
-)
-def test_matches_brute_force_numpy(k, dims, metric, algorithm):
-    rng = np.random.default_rng(k)
-    x = rng.standard_normal((300, dims[0]))
-    y = np.tanh(x[:, :1]) + 0.5 * rng.standard_normal((300, dims[1]))
-    got = estimators.ksg(x, y, k=k, metric=metric, algorithm=algorithm)
-    expected = _brute_force_ksg(x, y, k, metric)
-    assert got == pytest.approx(expected, abs=1e-10)
+def test_matches_brute_force_numpy():
+    cases = [
+        (1, (1, 1), "chebyshev", "kd_tree"),
+        (5, (2, 3), "chebyshev", "kd_tree"),
+        (10, (3, 1), "chebyshev", "brute"),
+        (5, (2, 3), "euclidean", "brute"),
+        (3, (4, 2), "euclidean", "auto"),
+    ]
+    for k, dims, metric, algorithm in cases:
+        rng = np.random.default_rng(k)
+        x = rng.standard_normal((300, dims[0]))
+        y = np.tanh(x[:, :1]) + 0.5 * rng.standard_normal((300, dims[1]))
+        got = estimators.ksg(x, y, k=k, metric=metric, algorithm=algorithm)
+        expected = _brute_force_ksg(x, y, k, metric)
+        assert got == pytest.approx(expected, abs=1e-10)
 
 
 def test_search_algorithms_agree_in_many_dimensions(monkeypatch):
@@ -86,15 +84,15 @@ def test_matches_scikit_learn_for_one_dimensional_y():
     assert estimators.ksg(x, y, k=3) == pytest.approx(reference[0], abs=1e-4)
 
 
-@pytest.mark.parametrize("rho,dim", [(0.5, 1), (0.9, 1), (0.6, 2)])
-def test_gaussians_within_the_known_small_sample_bias(rho, dim):
+def test_gaussians_within_the_known_small_sample_bias():
     # In one or two dimensions KSG's bias at N = 2,000 is a few hundredths
     # of a nat (Kraskov et al. 2004, Fig. 4); averaged over 4 samples.
-    values = []
-    for seed in range(4):
-        x, y, true_mi = _gaussian_pair(2000, rho, dim, seed)
-        values.append(estimators.ksg(x, y))
-    assert np.mean(values) == pytest.approx(true_mi, abs=0.03)
+    for rho, dim in ((0.5, 1), (0.9, 1), (0.6, 2)):
+        values = []
+        for seed in range(4):
+            x, y, true_mi = _gaussian_pair(2000, rho, dim, seed)
+            values.append(estimators.ksg(x, y))
+        assert np.mean(values) == pytest.approx(true_mi, abs=0.03)
 
 
 def test_independent_variables_read_zero():
@@ -127,29 +125,29 @@ def test_without_standardizing_the_scales_matter():
     assert scaled < estimators.ksg(x, 100.0 * y) - 0.1
 
 
-@pytest.mark.parametrize(
-    "x,y,kwargs,match",
-    [
-        (np.ones((10, 2)), np.ones((9, 1)), {}, "same number of rows"),
-        (np.arange(4.0), np.arange(4.0), {"k": 1}, "At least 5"),
-        (np.r_[np.arange(9.0), np.nan], np.arange(10.0), {}, "NaN"),
-        (np.c_[np.arange(10.0), np.ones(10)], np.arange(10.0), {}, "constant"),
-        (np.arange(10.0), np.arange(10.0) ** 2, {"k": 10}, "smaller than"),
-        (np.arange(10.0), np.arange(10.0) ** 2, {"k": 0}, "positive integer"),
-        (np.zeros((10, 2, 2)), np.arange(10.0), {}, "features"),
-        (np.arange(10.0), np.arange(10.0) ** 2, {"metric": "l1"}, "metric"),
-        (np.arange(10.0), np.arange(10.0), {"algorithm": "ball"}, "algorithm"),
-        (
-            np.arange(10.0),
-            np.arange(10.0) ** 2,
-            {"metric": "euclidean", "algorithm": "kd_tree"},
-            "chebyshev",
-        ),
-    ],
-)
-def test_bad_input_gives_clear_errors(x, y, kwargs, match):
-    with pytest.raises(ValueError, match=match):
-        estimators.ksg(x, y, **kwargs)
+BAD_INPUT = [
+    (np.ones((10, 2)), np.ones((9, 1)), {}, "same number of rows"),
+    (np.arange(4.0), np.arange(4.0), {"k": 1}, "At least 5"),
+    (np.r_[np.arange(9.0), np.nan], np.arange(10.0), {}, "NaN"),
+    (np.c_[np.arange(10.0), np.ones(10)], np.arange(10.0), {}, "constant"),
+    (np.arange(10.0), np.arange(10.0) ** 2, {"k": 10}, "smaller than"),
+    (np.arange(10.0), np.arange(10.0) ** 2, {"k": 0}, "positive integer"),
+    (np.zeros((10, 2, 2)), np.arange(10.0), {}, "features"),
+    (np.arange(10.0), np.arange(10.0) ** 2, {"metric": "l1"}, "metric"),
+    (np.arange(10.0), np.arange(10.0), {"algorithm": "ball"}, "algorithm"),
+    (
+        np.arange(10.0),
+        np.arange(10.0) ** 2,
+        {"metric": "euclidean", "algorithm": "kd_tree"},
+        "chebyshev",
+    ),
+]
+
+
+def test_bad_input_gives_clear_errors():
+    for x, y, kwargs, match in BAD_INPUT:
+        with pytest.raises(ValueError, match=match):
+            estimators.ksg(x, y, **kwargs)
 
 
 def test_repeated_points_and_non_numbers_are_refused():
