@@ -10,6 +10,8 @@ from keras_infomin.critics.base import apply_stack
 from keras_infomin.utils import register
 from keras_infomin.utils.validation import check_positive
 
+_LOW_PRECISION = ("float16", "bfloat16")
+
 
 @register
 class GaussianConditional(Critic):
@@ -29,7 +31,8 @@ class GaussianConditional(Critic):
     `-d/2 log(2 pi min_variance)`. All pairs cost three `[N, d] x [d, M]`
     matrix products (the square is expanded), so the entries lose about
     `eps * (y / sigma)^2` to rounding when `sigma` is far below the scale
-    of `y`; standardise `y` first.
+    of `y`; standardise `y` first. Under a mixed-precision policy the
+    trunk runs in the compute dtype and the log densities in float32.
 
     Fit it by maximising `bounds.conditional_log_likelihood` (the mean of
     the diagonal); the MI upper bounds then read the whole matrix. This is
@@ -107,6 +110,11 @@ class GaussianConditional(Critic):
 
     def score(self, x, y):
         mean, variance = self.mean_and_variance(x)
+        # Squares of y / sigma overflow float16: the log densities are
+        # formed in float32 (or wider) whatever the compute dtype.
+        if keras.backend.standardize_dtype(mean.dtype) in _LOW_PRECISION:
+            mean = ops.cast(mean, "float32")
+            variance = ops.cast(variance, "float32")
         y = ops.cast(y, mean.dtype)
         precision = 1.0 / variance
         # sum_d (y_jd - mu_id)^2 / var_id, expanded into matrix products.

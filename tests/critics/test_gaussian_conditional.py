@@ -79,6 +79,23 @@ def test_fitting_the_log_likelihood_recovers_the_conditional():
     np.testing.assert_allclose(variance.numpy(), 0.36, atol=0.06)
 
 
+def test_mixed_precision_log_densities_are_float32():
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(5, 3)).astype("float32")
+    y = (30.0 * rng.normal(size=(6, 2))).astype("float32")
+    full = critics.GaussianConditional(hidden_units=(8,), min_variance=1e-3)
+    mixed = critics.GaussianConditional(
+        hidden_units=(8,), min_variance=1e-3, dtype="mixed_bfloat16"
+    )
+    expected = full(x, y).numpy()
+    mixed(x, y)
+    mixed.set_weights(full.get_weights())
+    got = mixed(x, y)
+    assert keras.backend.standardize_dtype(got.dtype) == "float32"
+    assert np.all(np.isfinite(got.numpy()))
+    np.testing.assert_allclose(got.numpy(), expected, rtol=0.05)
+
+
 def test_argument_errors():
     with pytest.raises(ValueError, match="min_variance"):
         critics.GaussianConditional(min_variance=0.0)
