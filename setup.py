@@ -26,6 +26,7 @@ setup(
         "tensorflow>=2.16",
         "keras>=3.9",
         "numpy",
+        "scipy",
     ],
     extras_require={
         "datasets": ["tensorflow-datasets"],

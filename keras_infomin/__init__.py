@@ -22,6 +22,7 @@ from keras_infomin import critics  # noqa: E402
 from keras_infomin import data  # noqa: E402
 from keras_infomin import distribute  # noqa: E402
 from keras_infomin import encoders  # noqa: E402
+from keras_infomin import estimators  # noqa: E402
 from keras_infomin import evaluation  # noqa: E402
 from keras_infomin import export  # noqa: E402
 from keras_infomin import losses  # noqa: E402
@@ -37,6 +38,7 @@ __all__ = [
     "data",
     "distribute",
     "encoders",
+    "estimators",
     "evaluation",
     "export",
     "losses",
