@@ -82,13 +82,14 @@ def seeded(seed):
         np.random.set_state(numpy_state)
 
 
-class _FixedViews(keras.layers.Layer):
-    """Calls a view function whose weights must not train.
+class FixedViews(keras.layers.Layer):
+    """A layer calling a view function whose weights must not train.
 
     The function is kept in a closure, out of Keras' tracking, so the
     trainer that holds this layer never sees (nor updates) its variables.
     Keras layers are called with `training=True`: random views are drawn
-    as in training, whatever mode the trainer runs in.
+    as in training, whatever mode the trainer runs in; other callables
+    receive the images alone. Not serializable (it holds a closure).
     """
 
     def __init__(self, views, **kwargs):
@@ -301,7 +302,7 @@ def fresh_critic_mi(
         sample = tf.constant(train[:2])
         if isinstance(views, keras.layers.Layer):
             views = _frozen_copy(views, sample)
-        view_layer = _FixedViews(views)
+        view_layer = FixedViews(views)
         shapes = [tuple(v.shape) for v in view_layer(sample)]
         if encoder_factory is None:
             encoders = [default_encoder(s) for s in shapes]
