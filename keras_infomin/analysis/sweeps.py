@@ -487,7 +487,7 @@ def sweep(
         "epochs": _budgets(epochs),
         "batch_size": batch_size,
         "seeds": seeds,
-        "fit_verbose": 2 if verbose >= 2 else 0,
+        "fit_verbose": 1 if verbose >= 2 else 0,
     }
     say = functools.partial(print, flush=True) if verbose else _silent
 

@@ -95,10 +95,12 @@ class FixedViews(keras.layers.Layer):
     def __init__(self, views, **kwargs):
         kwargs.setdefault("name", "fixed_views")
         super().__init__(trainable=False, **kwargs)
-        is_layer = isinstance(views, keras.layers.Layer)
+        self._is_layer = is_layer = isinstance(views, keras.layers.Layer)
 
-        def call_views(images):
-            out = views(images, training=True) if is_layer else views(images)
+        def call_views(images, training=True):
+            out = (
+                views(images, training=training) if is_layer else views(images)
+            )
             if not isinstance(out, (tuple, list)) or len(out) < 2:
                 raise ValueError(
                     "The view function must return a tuple of at least two "
@@ -110,6 +112,13 @@ class FixedViews(keras.layers.Layer):
 
     def call(self, images, training=None):
         return self._call_views(images)
+
+    def compute_output_spec(self, images, training=None):
+        if self._is_layer:
+            # Shapes only: the inference path keeps random draws out of
+            # Keras' symbolic scratch graph.
+            return self._call_views(images, training=False)
+        return super().compute_output_spec(images)
 
 
 def _frozen_copy(layer, sample):
