@@ -176,3 +176,16 @@ def test_callback_views_resolution():
         FreshCriticMI(held, stepz=3)
     with pytest.raises(TypeError, match="views"):
         FreshCriticMI(held, views=3)
+
+
+def test_random_layers_with_branches():
+    # RandomApply draws inside a conditional branch: the trainer's symbolic
+    # build must not run those draws.
+    images = np.random.default_rng(0).uniform(size=(96, 8, 8, 3))
+    layer = views.Views(
+        views.RandomApply(views.RandomHorizontalFlip(), rate=0.5), num_views=2
+    )
+    result = fresh_critic_mi(
+        layer, images.astype("float32"), steps=2, batch_size=16
+    )
+    assert np.isfinite(result.value) and len(result.batch_values) == 3
