@@ -290,7 +290,10 @@ class FreshCriticMI(_PeriodicCallback):
 
     `images` should be held out from the model's training data. Each
     measurement uses the same `seed`, so the values of successive epochs
-    differ only through the views.
+    differ only through the views: the monitor is for views that learn
+    (`models.InfoMinModel`'s generator, a view layer with trainable
+    weights); a fixed view layer reads the same value every time (measure
+    it once with `fresh_critic_mi`).
 
     Args:
         images: array of held-out images (inputs of the view function).
@@ -307,8 +310,10 @@ class FreshCriticMI(_PeriodicCallback):
     Example:
 
     >>> monitor = FreshCriticMI(held_out_images, views="generator", every=2)
-    >>> stop = keras.callbacks.EarlyStopping("fresh_mi", mode="min")
-    >>> model.fit(images, epochs=20, callbacks=[monitor, stop])
+    >>> best = keras.callbacks.ModelCheckpoint(
+    ...     "g.weights.h5", "fresh_mi", mode="min", save_best_only=True,
+    ...     save_weights_only=True)
+    >>> infomin_model.fit(images, epochs=20, callbacks=[monitor, best])
     """
 
     def __init__(

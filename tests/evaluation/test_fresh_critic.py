@@ -189,3 +189,17 @@ def test_random_layers_with_branches():
         layer, images.astype("float32"), steps=2, batch_size=16
     )
     assert np.isfinite(result.value) and len(result.batch_values) == 3
+
+
+def test_callback_follows_views_that_learn():
+    (x, _), (held, _) = digits_split()
+    learned = views.Views(keras.layers.Dense(16), num_views=2)
+    model = models.ContrastiveModel(
+        encoder=encoders.MLP([32], output_dim=8), view_layer=learned
+    )
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    monitor = FreshCriticMI(held[:256], steps=5, batch_size=32)
+    model.fit(x, batch_size=128, epochs=2, verbose=0, callbacks=[monitor])
+    # Same seed each time: the values differ because the views changed.
+    first, second = (r.batch_values for r in monitor.results)
+    assert first != second
