@@ -28,6 +28,7 @@ from keras_infomin.analysis.results import SweepResult
 from keras_infomin.analysis.results import describe_sweet_spot
 from keras_infomin.analysis.results import find_sweet_spot
 from keras_infomin.analysis.results import summarise
+from keras_infomin.analysis.store import RunStore
 from keras_infomin.analysis.tables import describe_fit
 from keras_infomin.analysis.tables import reverse_u_fit
 from keras_infomin.analysis.tables import write_table
@@ -37,7 +38,6 @@ from keras_infomin.evaluation import knn_accuracy
 from keras_infomin.evaluation import linear_probe
 from keras_infomin.evaluation.fresh_critic import FixedViews
 
-RUNS_FILE = "runs.json"
 PROBES = ("linear", "knn")
 FEATURES = ("model", "encoder")
 
@@ -140,41 +140,69 @@ def _describe_layer(factory):
         return type(made).__name__
 
 
-def _short(value, width=60):
-    text = repr(value)
-    return text if len(text) <= width else text[: width - 3] + "..."
+def _seeds(seeds):
+    if isinstance(seeds, int):
+        seeds = (seeds,)
+    seeds = list(seeds)
+    ok = all(isinstance(s, int) and not isinstance(s, bool) for s in seeds)
+    if not seeds or not ok or len(set(seeds)) != len(seeds):
+        raise ValueError(f"`seeds` must be distinct ints; received {seeds!r}.")
+    return seeds
 
 
-# ----------------------------------------------------------------- store
-def _load_store(path, settings):
-    if not os.path.exists(path):
-        return {"settings": settings, "runs": [], "baseline": None}
-    with open(path) as f:
-        store = json.load(f)
-    theirs = store.get("settings", {})
-    differ = sorted(
-        k
-        for k in set(settings) | set(theirs)
-        if settings.get(k) != theirs.get(k)
-    )
-    if differ:
-        detail = "; ".join(
-            f"{k}: {_short(settings.get(k))} here, "
-            f"{_short(theirs.get(k))} there"
-            for k in differ[:4]
-        )
+def _choice(name, value, allowed):
+    if value not in allowed:
         raise ValueError(
-            f"{path} holds a sweep with other settings ({detail}). Choose "
-            f"another `out` folder, or delete {RUNS_FILE} to start over."
+            f"`{name}` must be one of {allowed}; received {name}={value!r}."
         )
-    return store
 
 
-def _save_store(path, store):
-    partial = f"{path}.partial"
-    with open(partial, "w") as f:
-        json.dump(store, f, indent=1)
-    os.replace(partial, path)
+def _views_key(layer):
+    """A short key of a view layer's configuration (None: not described)."""
+    if isinstance(layer, FixedViews):
+        return None
+    try:
+        config = keras.saving.serialize_keras_object(layer)
+        text = json.dumps(_without_names(config), sort_keys=True, default=str)
+    except Exception:  # noqa: BLE001 - a layer without a usable config
+        return None
+    return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+
+def _check_views(knob, values, sample):
+    """Builds every value's views once, before any training.
+
+    A value that cannot work fails now, not after hours. Returns the
+    `RunStore` keys of the views.
+    """
+    keys = {}
+    for value in values:
+        try:
+            layer = _view_layer(knob, value)
+            _views_shapes(layer, sample)
+        except Exception as error:
+            raise ValueError(
+                f"{knob.name} {knob.label(value)}: {error}"
+            ) from error
+        keys[json.dumps(value)] = _views_key(layer)
+    return keys
+
+
+def _settings(knob, spec, arrays):
+    """What stored runs depend on, apart from the value, seed and views."""
+    names = ("epochs", "batch_size", "learning_rate", "shared_encoder")
+    names += ("features", "probe", "probe_train", "mi_steps", "mi_batch_size")
+    settings = {name: spec[name] for name in names}
+    settings.update(
+        knob=knob.name,
+        probe_input=getattr(spec["probe_input"], "__name__", None),
+        probe_kwargs=json.loads(json.dumps(spec["probe_kwargs"], default=str)),
+        encoder=_describe_layer(spec["encoder"]),
+        projector=_describe_layer(spec["projector"]),
+        mi_encoder=_describe_layer(spec["mi_encoder"]),
+        data=_digest(*arrays),
+    )
+    return settings
 
 
 # ------------------------------------------------------------------ runs
@@ -317,6 +345,58 @@ def _baseline(knob, value, arrays, spec):
     )
 
 
+# ---------------------------------------------------------------- output
+def _notes(knob, spec, arrays, spot, fit, final):
+    x, _, x_test, _ = arrays
+    mi_batch = spec["mi_batch_size"]
+    return [
+        f"{len(x)} training / {len(x_test)} held-out images; "
+        f"{', '.join(map(str, spec['epochs']))} epochs at batch "
+        f"{spec['batch_size']}; seeds {', '.join(map(str, spec['seeds']))}.",
+        f"I_NCE fresh: held-out InfoNCE of new encoders trained "
+        f"{spec['mi_steps']} steps at batch {mi_batch} through each value's "
+        f"views (cap log {mi_batch} = {math.log(mi_batch):.2f}); I_NCE "
+        "model: the trained model's own, on the same images; sd: over "
+        "seeds.",
+        f"accuracy: {spec['probe']} probe of the {spec['features']}'s "
+        f"features, fit on {spec['probe_train']} training images.",
+        describe_sweet_spot(spot, knob),
+        "accuracy vs I_NCE: "
+        + describe_fit(fit, [r["mi"] for r in final])
+        + ".",
+    ]
+
+
+def _write(out, runs, summary, notes):
+    write_table(runs, out, name="runs")
+    write_table(summary, out, "summary", SUMMARY_COLUMNS, notes)
+    return {
+        "runs_csv": os.path.join(out, "runs.csv"),
+        "summary_csv": os.path.join(out, "summary.csv"),
+        "summary_md": os.path.join(out, "summary.md"),
+    }
+
+
+def _figures(out, summary, knob, fit, spot, base, title):
+    return {
+        "information_plane": figures.information_plane(
+            summary,
+            knob,
+            os.path.join(out, "information_plane.png"),
+            fit=fit,
+            sweet=spot,
+            title=title or "",
+        ),
+        "knob_plot": figures.against_knob(
+            summary,
+            knob,
+            os.path.join(out, "knob.png"),
+            baseline=base,
+            title=title or "",
+        ),
+    }
+
+
 # ------------------------------------------------------------------ main
 def sweep(
     knob,
@@ -433,11 +513,7 @@ def sweep(
         knob = get_knob(knob, image_size=int(x.shape[1]))
     knob = as_knob(knob)
     values = _normalise_values(knob, values)
-    if isinstance(seeds, int):
-        seeds = (seeds,)
-    seeds = [int(s) for s in seeds]
-    if not seeds or len(set(seeds)) != len(seeds):
-        raise ValueError(f"`seeds` must be distinct ints; received {seeds!r}.")
+    seeds = _seeds(seeds)
     for name, factory in (
         ("encoder", encoder),
         ("projector", projector),
@@ -450,14 +526,8 @@ def sweep(
             )
     if encoder is None:
         raise TypeError("`encoder` must be a function returning an encoder.")
-    if probe not in PROBES:
-        raise ValueError(
-            f"`probe` must be one of {PROBES}; received {probe!r}."
-        )
-    if features not in FEATURES:
-        raise ValueError(
-            f"`features` must be one of {FEATURES}; received {features!r}."
-        )
+    _choice("probe", probe, PROBES)
+    _choice("features", features, FEATURES)
     mi_batch_size = batch_size if mi_batch_size is None else mi_batch_size
     _positive_int("batch_size", batch_size)
     _positive_int("mi_batch_size", mi_batch_size)
@@ -490,135 +560,43 @@ def sweep(
         "fit_verbose": 1 if verbose >= 2 else 0,
     }
     say = functools.partial(print, flush=True) if verbose else _silent
-
-    # Every value's views are built once before any training: a value
-    # that cannot work fails now, not after hours.
-    for value in values:
-        try:
-            _views_shapes(_view_layer(knob, value), x[:2])
-        except Exception as error:
-            raise ValueError(
-                f"{knob.name} {knob.label(value)}: {error}"
-            ) from error
-
-    settings = {
-        "knob": knob.name,
-        "epochs": spec["epochs"],
-        "batch_size": batch_size,
-        "learning_rate": learning_rate,
-        "shared_encoder": shared_encoder,
-        "features": features,
-        "probe_input": getattr(probe_input, "__name__", None),
-        "probe": probe,
-        "probe_kwargs": json.loads(
-            json.dumps(spec["probe_kwargs"], default=str)
-        ),
-        "probe_train": spec["probe_train"],
-        "mi_steps": mi_steps,
-        "mi_batch_size": mi_batch_size,
-        "encoder": _describe_layer(encoder),
-        "projector": _describe_layer(projector),
-        "mi_encoder": _describe_layer(mi_encoder),
-        "data": _digest(x, y, x_test, y_test),
-    }
-    store_path = None
-    if out is not None:
-        os.makedirs(out, exist_ok=True)
-        store_path = os.path.join(out, RUNS_FILE)
-        store = _load_store(store_path, settings)
-    else:
-        store = {"settings": settings, "runs": [], "baseline": None}
-
-    def finished(value, seed):
-        have = {
-            r["epochs"]
-            for r in store["runs"]
-            if r["value"] == value and r["seed"] == seed
-        }
-        return set(spec["epochs"]) <= have
-
-    def head_of(value):
-        return f"{knob.name} {knob.label(value)}"
-
-    total = len(values) * len(seeds)
-    step = 0
+    view_keys = _check_views(knob, values, x[:2])
+    store = RunStore(out, _settings(knob, spec, arrays), view_keys)
+    total, step = len(values) * len(seeds), 0
     for seed in seeds:
         for value in values:
             step += 1
-            head = f"[{step}/{total}] {head_of(value)}, seed {seed}"
-            if finished(value, seed):
+            head = f"[{step}/{total}] {knob.name} {knob.label(value)}"
+            head += f", seed {seed}"
+            if store.finished(value, seed, spec["epochs"]):
                 say(f"{head}: stored, not retrained")
                 continue
             say(head)
-            store["runs"] = [
-                r
-                for r in store["runs"]
-                if not (r["value"] == value and r["seed"] == seed)
-            ]
-            store["runs"].extend(_run(knob, value, seed, arrays, spec, say))
-            if store_path:
-                _save_store(store_path, store)
-    if baseline and store.get("baseline") is None:
-        say(f"[baseline] untrained encoders, {head_of(values[0])}")
-        store["baseline"] = _baseline(knob, values[0], arrays, spec)
-        if store_path:
-            _save_store(store_path, store)
-
-    wanted = {json.dumps(v) for v in values}
-    runs = [
-        r
-        for r in store["runs"]
-        if json.dumps(r["value"]) in wanted and r["seed"] in seeds
-    ]
+            rows = _run(knob, value, seed, arrays, spec, say)
+            store.replace(value, seed, rows)
+    base = None
+    if baseline:
+        base = store.baseline(values[0])
+        if base is None:
+            say(f"[baseline] untrained encoders, {knob.label(values[0])}")
+            base = _baseline(knob, values[0], arrays, spec)
+            store.set_baseline(values[0], base)
+    runs = store.runs_of(values, seeds)
     summary = summarise(runs, values, spec["epochs"])
     spot = find_sweet_spot(runs, summary, knob.numeric)
     final = [r for r in summary if r["epochs"] == spec["epochs"][-1]]
     fit = reverse_u_fit(
         [r["mi"] for r in final], [r["accuracy"] for r in final]
     )
-    base = store.get("baseline") if baseline else None
-    result_notes = list(notes) + [
-        f"{len(x)} training / {len(x_test)} held-out images; "
-        f"{', '.join(map(str, spec['epochs']))} epochs at batch "
-        f"{batch_size}; seeds {', '.join(map(str, seeds))}.",
-        f"I_NCE fresh: held-out InfoNCE of new encoders trained "
-        f"{mi_steps} steps at batch {mi_batch_size} through each value's "
-        f"views (cap log {mi_batch_size} = {math.log(mi_batch_size):.2f}); "
-        "I_NCE model: the trained model's own, on the same images; sd: "
-        "over seeds.",
-        f"accuracy: {probe} probe of the {features}'s features, fit on "
-        f"{spec['probe_train']} training images.",
-        describe_sweet_spot(spot, knob),
-        "accuracy vs I_NCE: "
-        + describe_fit(fit, [r["mi"] for r in final])
-        + ".",
-    ]
+    result_notes = list(notes) + _notes(knob, spec, arrays, spot, fit, final)
     if base is not None:
         result_notes.append(f"untrained encoders: accuracy {base:.3f}.")
     files = {}
     if out is not None:
-        files["runs"] = store_path
-        write_table(runs, out, name="runs")
-        files["runs_csv"] = os.path.join(out, "runs.csv")
-        write_table(summary, out, "summary", SUMMARY_COLUMNS, result_notes)
-        files["summary_csv"] = os.path.join(out, "summary.csv")
-        files["summary_md"] = os.path.join(out, "summary.md")
+        files = _write(out, runs, summary, result_notes)
         if plots:
-            files["information_plane"] = figures.information_plane(
-                summary,
-                knob,
-                os.path.join(out, "information_plane.png"),
-                fit=fit,
-                sweet=spot,
-                title=title or "",
-            )
-            files["knob_plot"] = figures.against_knob(
-                summary,
-                knob,
-                os.path.join(out, "knob.png"),
-                baseline=base,
-                title=title or "",
-            )
+            files.update(_figures(out, summary, knob, fit, spot, base, title))
+        files["runs"] = store.path
     return SweepResult(
         knob=knob,
         runs=runs,

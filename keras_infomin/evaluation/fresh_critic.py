@@ -109,6 +109,12 @@ class FixedViews(keras.layers.Layer):
             return tuple(out)
 
         self._call_views = call_views
+        self._wrapped = lambda: views  # a closure: not tracked either
+
+    @property
+    def function(self):
+        """The view function this layer calls."""
+        return self._wrapped()
 
     def call(self, images, training=None):
         return self._call_views(images)
@@ -307,6 +313,8 @@ def fresh_critic_mi(
             f"batch of {batch_size}. Pass more images or a smaller "
             "`held_out`."
         )
+    if isinstance(views, FixedViews):
+        views = views.function
     with seeded(seed):
         sample = tf.constant(train[:2])
         if isinstance(views, keras.layers.Layer):

@@ -237,3 +237,23 @@ def test_bad_arguments_fail_before_training(data):
         analysis.sweep("crop", [0.2], data, **SETTINGS)
     with pytest.raises(ValueError, match="epochs"):
         analysis.sweep(KNOB, [0], data, **{**SETTINGS, "epochs": [5, 2]})
+
+
+def test_changed_views_are_refused(swept, data):
+    # Same knob name and values, other views: the stored runs do not apply.
+    _, out = swept
+    shifted = analysis.Knob("level", lambda v: ToyViews(3 - int(v)))
+    with pytest.raises(ValueError, match="views of value 0"):
+        analysis.sweep(shifted, LEVELS, data, out=out, **SETTINGS)
+
+
+def test_plain_view_functions(data, recwarn):
+    def halves(level):
+        return lambda x: (x[:, :6], x[:, 6:])
+
+    result = analysis.sweep(
+        halves, [0], data, **{**SETTINGS, "seeds": (0,), "mi_steps": 5}
+    )
+    assert result.knob.name == "halves"
+    assert np.isfinite(result.runs[0]["mi"])
+    assert not [w for w in recwarn if "Could not copy" in str(w.message)]
