@@ -200,3 +200,26 @@ def test_random_layers_with_branches():
         batch_size=16,
     )
     assert np.isfinite(result.value) and len(result.batch_values) == 3
+
+
+def test_callback_on_the_learned_view_game():
+    """`InfoMinModel`: the monitor reads the current, frozen generator."""
+    images = np.random.default_rng(0).uniform(size=(64, 8, 8, 3))
+    images = images.astype("float32")
+    model = models.InfoMinModel(
+        generator=views.FlowViewGenerator(input_space="rgb"),
+        encoders=[encoders.ConvNet((8,), 3, output_dim=8) for _ in "ab"],
+    )
+    model(images[:2])
+    weights = model.generator.get_weights()
+    kwargs = dict(steps=3, batch_size=16)
+    monitor = FreshCriticMI(images, views="generator", **kwargs)
+    monitor.set_model(model)
+    monitor.set_params({"epochs": 1})
+    logs = {"mi": 0.5}
+    monitor.on_epoch_end(0, logs)  # what fit calls after each epoch
+    direct = fresh_critic_mi(model.generator, images, **kwargs)
+    assert logs["fresh_mi"] == pytest.approx(direct.value)
+    assert logs["fresh_mi_stderr"] == pytest.approx(direct.stderr)
+    for before, after in zip(weights, model.generator.get_weights()):
+        np.testing.assert_array_equal(before, after)
