@@ -81,7 +81,7 @@ def parse_args(argv=None):
     sweep_cli.add_sweep_options(
         parser, train_images=4000, out="outputs/augmentation_strength"
     )
-    parser.set_defaults(cache_dir=_data.CACHE_DIR, epochs=[5, 10])
+    parser.set_defaults(cache_dir=_data.CACHE_DIR, epochs="5,10")
     args = parser.parse_args(argv)
     args.data = args.data or _data.default_data()
     quick = "mocov2,infomin" if args.quick else DEFAULT_PIPELINES

@@ -82,7 +82,7 @@ def add_encoder_arguments(parser, encoder="convnet", filters="32,64,128"):
     group.add_argument(
         "--filters",
         type=int_list,
-        default=int_list(filters),
+        default=filters,
         help="convnet filters per stage (default %(default)s)",
     )
 
@@ -92,7 +92,7 @@ def add_training_arguments(parser, epochs=10, batch_size=128, lr=1e-3):
     group.add_argument(
         "--epochs",
         type=int_list,
-        default=[epochs],
+        default=str(epochs),
         help="epochs, or increasing budgets measured in one run, e.g. 5,10 "
         "(default %(default)s)",
     )

@@ -44,7 +44,7 @@ def add_sweep_options(
         "--seeds",
         "--seed",
         type=common.int_list,
-        default=[0],
+        default="0",
         help="seeds, e.g. 0,1,2 (default %(default)s)",
     )
     group = parser.add_argument_group("measures")
