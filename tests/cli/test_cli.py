@@ -105,15 +105,18 @@ def test_probe_and_export_read_the_pretrained_model(
     np.testing.assert_allclose(
         loaded(images.astype("float32")), expected, rtol=1e-4, atol=1e-5
     )
-    # An existing export is not replaced: one line, no traceback, in a
-    # real process (TensorFlow's start-up log lines aside).
-    again = keras_infomin("export", model, target)
-    assert again.returncode == 1
-    assert "Traceback" not in again.stderr
-    lines = our_lines(again.stderr)
-    assert len(lines) == 1, lines
+
+
+def test_export_refuses_an_existing_folder(pretrained, tmp_path, capsys):
+    out, _ = pretrained
+    target = tmp_path / "taken"
+    target.mkdir()
+    (target / "notes.txt").write_text("keep me")
+    model = os.path.join(out, "model.keras")
+    status, lines = run_here(capsys, "export", model, str(target))
+    assert status == 1 and len(lines) == 1, lines
     assert lines[0].startswith("keras-infomin export: error: DIR:")
-    assert "already exists" in lines[0]
+    assert (target / "notes.txt").read_text() == "keep me"
 
 
 def test_sweep_quick(folder, tmp_path):
