@@ -22,6 +22,9 @@ setup(
     license="Apache-2.0",
     packages=find_packages(include=["keras_infomin", "keras_infomin.*"]),
     python_requires=">=3.10",
+    entry_points={
+        "console_scripts": ["keras-infomin=keras_infomin.cli:entry_point"],
+    },
     install_requires=[
         "tensorflow>=2.16",
         "keras>=3.9",
