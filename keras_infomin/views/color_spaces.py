@@ -47,7 +47,6 @@ import numpy as np
 from keras import ops
 
 from keras_infomin.utils import register
-from keras_infomin.views.base import check_shape
 
 COLOR_SPACES = (
     "rgb",
@@ -558,7 +557,13 @@ class ChannelSplit(keras.layers.Layer):
         )
 
     def build(self, input_shape):
-        check_shape("images", input_shape[-3:], channels=3)
+        shape = tuple(input_shape)
+        if len(shape) < 3 or shape[-1] != 3:
+            raise ValueError(
+                "ChannelSplit expects RGB images with 3 channels (last "
+                "axis), [..., height, width, 3]; "
+                f"received shape {shape}."
+            )
         self.convert.build(input_shape)
         self.built = True
 

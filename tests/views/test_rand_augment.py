@@ -189,4 +189,6 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="operation"):
         RandAugment(ops=["warp"])
     with pytest.raises(ValueError, match="fill_value"):
-        RandAugment()(np.zeros((2, 8, 8, 1), "float32"))
+        RandAugment()(np.zeros((2, 8, 8, 2), "float32"))
+    with pytest.raises(ValueError, match="fill_value"):
+        RandAugment(fill_value=(0.5, 1.5))
