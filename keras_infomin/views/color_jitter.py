@@ -51,7 +51,8 @@ class ColorJitter(RandomViewLayer):
     and saturation in `[max(0, 1 - v), 1 + v]` for a number `v` (or in a
     given `(min, max)`), hue shift in `[-h, h]` turns. The four changes are
     applied in a random order drawn per sample (torchvision's
-    `randperm(4)` per image), each clipped to [0, 1]:
+    `randperm(4)` per image), each clipped to the value range (the
+    formulas below are for the range [0, 1]):
 
     - brightness: `x * f`;
     - contrast: `m + f (x - m)`, `m` the image's mean luma;
@@ -88,7 +89,7 @@ class ColorJitter(RandomViewLayer):
 
     Input shape:
         `[B, H, W, 3]` or `[H, W, 3]` (1 channel: saturation and hue are
-        no-ops), float in [0, 1].
+        no-ops), float, in `value_range`.
 
     Example:
 

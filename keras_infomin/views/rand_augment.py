@@ -150,16 +150,15 @@ class RandAugment(RandomViewLayer):
         ops: operation names, a tuple from `DEFAULT_OPS` and "identity";
             `"color_free"` selects `COLOR_FREE_OPS`.
         fill_value: fill of the area that geometric operations bring in,
-            in [0, 1] of the value range: one number, or one per channel
-            (default: the ImageNet mean, as in the recipe). A 3-entry
-            fill on single-channel images is used as its luma.
+            in [0, 1] of the value range: one number, or three (RGB;
+            default: the ImageNet mean, as in the recipe), whose luma
+            fills single-channel images.
         seed: optional int.
         value_range: range of the incoming images (see `ViewLayer`).
         **kwargs: `keras.layers.Layer` arguments.
 
     Input shape:
-        `[B, H, W, C]` or `[H, W, C]`, `C = len(fill_value)` (or any `C`
-        with one fill number; 1 with a 3-entry fill). On single-channel
+        `[B, H, W, C]` or `[H, W, C]`, `C` 3 or 1; on single-channel
         images the colour operation (saturation) leaves them unchanged.
 
     Example:
@@ -221,7 +220,7 @@ class RandAugment(RandomViewLayer):
             fill_value, bool
         ):
             fill_value = (fill_value,)
-        ok = isinstance(fill_value, (tuple, list)) and len(fill_value) >= 1
+        ok = isinstance(fill_value, (tuple, list)) and len(fill_value) in (1, 3)
         ok = ok and all(
             isinstance(v, (int, float))
             and not isinstance(v, bool)
@@ -230,30 +229,22 @@ class RandAugment(RandomViewLayer):
         )
         if not ok:
             raise ValueError(
-                "`fill_value` must be a number in [0, 1] or one such number "
-                f"per channel; received fill_value={fill_value!r}."
+                "`fill_value` must be a number in [0, 1] or three of them "
+                f"(RGB); received fill_value={fill_value!r}."
             )
         self.fill_value = tuple(float(v) for v in fill_value)
         self._fns = [_make_op(name) for name in self.ops]
 
+    supported_channels = (1, 3)
+
     def fill_for(self, channels):
-        """The per-channel fill for images with `channels` channels."""
+        """The per-channel fill for images with 1 or 3 channels."""
         fill = self.fill_value
-        if len(fill) == channels:
-            return fill
         if len(fill) == 1:
             return fill * channels
-        if len(fill) == 3 and channels == 1:
+        if channels == 1:
             return (sum(w * v for w, v in zip(image_ops.LUMA_WEIGHTS, fill)),)
-        raise ValueError(
-            f"RandAugment ({self.name}) got images with {channels} channels "
-            f"but fill_value={self.fill_value} has {len(fill)} entries; "
-            "pass RandAugment(fill_value=...) with one number, or one per "
-            "channel."
-        )
-
-    def check_channels(self, channels):
-        self.fill_for(channels)
+        return fill
 
     def sample_parameters(self, images, seed):
         """Per round and sample: the operation `[R, B]` (`len(ops)` when

@@ -176,7 +176,8 @@ class RandomResizedCrop(RandomViewLayer):
         **kwargs: `keras.layers.Layer` arguments.
 
     Input shape:
-        `[B, H, W, C]` or `[H, W, C]`, float in [0, 1].
+        `[B, H, W, C]` or `[H, W, C]`, float, any values (the crop only
+        moves pixels; bilinear resampling stays within their range).
 
     Output shape:
         `[B, height, width, C]` (or `[height, width, C]`).

@@ -55,7 +55,10 @@ LAYERS = {
         seed=1,
     ),
     "Compose": lambda: views.Compose(
-        [views.RandomResizedCrop(8, 8, seed=2), views.RandomHorizontalFlip()]
+        [
+            views.RandomResizedCrop(8, 8, seed=2),
+            views.RandomHorizontalFlip(seed=3),
+        ]
     ),
     "Views": lambda: views.Views(
         [views.RandomResizedCrop(8, 8, seed=2), views.GaussianBlur(seed=3)]
@@ -63,7 +66,9 @@ LAYERS = {
     "JigSaw": lambda: views.JigSaw(
         2,
         6,
-        tile_transform=views.RandomApply(views.RandomGrayscale(1.0), 0.5),
+        tile_transform=views.RandomApply(
+            views.RandomGrayscale(1.0, seed=2), 0.5, seed=3
+        ),
         return_permutation=True,
         seed=1,
     ),
