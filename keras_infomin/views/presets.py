@@ -69,6 +69,29 @@ def _blur_kernel(size):
     return max(3, int(0.1 * min(size)) // 2 * 2 + 1)
 
 
+def _crop(size, scale, seed, k):
+    return RandomResizedCrop(
+        size[0], size[1], scale=scale, seed=_sub_seed(seed, k)
+    )
+
+
+def _jitter(jitter, rate, seed, k):
+    """Colour jitter with probability `rate` (seeds k and k + 1)."""
+    return RandomApply(
+        ColorJitter(*jitter, seed=_sub_seed(seed, k)),
+        rate=rate,
+        seed=_sub_seed(seed, k + 1),
+    )
+
+
+def _blur(kernel, rate, seed, k):
+    """Blur, sigma in [0.1, 2], with probability `rate` (none at rate 0)."""
+    if rate <= 0:
+        return []
+    blur = GaussianBlur((0.1, 2.0), kernel, seed=_sub_seed(seed, k))
+    return [RandomApply(blur, rate=rate, seed=_sub_seed(seed, k + 1))]
+
+
 def SimCLRAugment(
     image_size,
     crop_scale=(0.08, 1.0),
@@ -108,29 +131,12 @@ def SimCLRAugment(
         blur_rate = 0.5 if min(size) >= 64 else 0.0
     s = float(jitter_strength)
     layers = [
-        RandomResizedCrop(
-            size[0], size[1], scale=crop_scale, seed=_sub_seed(seed, 1)
-        ),
+        _crop(size, crop_scale, seed, 1),
         RandomHorizontalFlip(0.5, seed=_sub_seed(seed, 2)),
-        RandomApply(
-            ColorJitter(
-                0.8 * s, 0.8 * s, 0.8 * s, 0.2 * s, seed=_sub_seed(seed, 3)
-            ),
-            rate=jitter_rate,
-            seed=_sub_seed(seed, 4),
-        ),
+        _jitter((0.8 * s, 0.8 * s, 0.8 * s, 0.2 * s), jitter_rate, seed, 3),
         RandomGrayscale(grayscale_rate, seed=_sub_seed(seed, 5)),
+        *_blur(_blur_kernel(size), blur_rate, seed, 6),
     ]
-    if blur_rate > 0:
-        layers.append(
-            RandomApply(
-                GaussianBlur(
-                    (0.1, 2.0), _blur_kernel(size), seed=_sub_seed(seed, 6)
-                ),
-                rate=blur_rate,
-                seed=_sub_seed(seed, 7),
-            )
-        )
     return Compose(layers, value_range=value_range, **kwargs)
 
 
@@ -167,27 +173,12 @@ def MoCoV2Augment(
     """
     size = _size_pair(image_size)
     layers = [
-        RandomResizedCrop(
-            size[0], size[1], scale=crop_scale, seed=_sub_seed(seed, 1)
-        ),
-        RandomApply(
-            ColorJitter(*jitter, seed=_sub_seed(seed, 2)),
-            rate=jitter_rate,
-            seed=_sub_seed(seed, 3),
-        ),
+        _crop(size, crop_scale, seed, 1),
+        _jitter(jitter, jitter_rate, seed, 2),
         RandomGrayscale(grayscale_rate, seed=_sub_seed(seed, 4)),
+        *_blur(_blur_kernel(size), blur_rate, seed, 5),
+        RandomHorizontalFlip(0.5, seed=_sub_seed(seed, 7)),
     ]
-    if blur_rate > 0:
-        layers.append(
-            RandomApply(
-                GaussianBlur(
-                    (0.1, 2.0), _blur_kernel(size), seed=_sub_seed(seed, 5)
-                ),
-                rate=blur_rate,
-                seed=_sub_seed(seed, 6),
-            )
-        )
-    layers.append(RandomHorizontalFlip(0.5, seed=_sub_seed(seed, 7)))
     return Compose(layers, value_range=value_range, **kwargs)
 
 
@@ -235,24 +226,11 @@ def InfoMinAugment(
     size = _size_pair(image_size)
     kernel = 2 * (min(size) // 20) + 1
     layers = [
-        RandomResizedCrop(
-            size[0], size[1], scale=crop_scale, seed=_sub_seed(seed, 1)
-        ),
+        _crop(size, crop_scale, seed, 1),
         RandomHorizontalFlip(0.5, seed=_sub_seed(seed, 2)),
-        RandomApply(
-            ColorJitter(*jitter, seed=_sub_seed(seed, 3)),
-            rate=jitter_rate,
-            seed=_sub_seed(seed, 4),
-        ),
+        _jitter(jitter, jitter_rate, seed, 3),
+        *_blur(kernel, blur_rate if kernel >= 3 else 0.0, seed, 5),
     ]
-    if blur_rate > 0 and kernel >= 3:
-        layers.append(
-            RandomApply(
-                GaussianBlur((0.1, 2.0), kernel, seed=_sub_seed(seed, 5)),
-                rate=blur_rate,
-                seed=_sub_seed(seed, 6),
-            )
-        )
     if rand_augment_ops > 0:
         layers.append(
             RandAugment(

@@ -1,7 +1,6 @@
 """load(): tfds names through tfds.testing.mock_data and image folders the
 tests write themselves; views, resizing, sharding, errors."""
 
-import ast
 import io
 import os
 import posixpath
@@ -18,6 +17,7 @@ from keras_infomin.data import load
 from keras_infomin.views import RandomResizedCrop
 from keras_infomin.views import SimCLRAugment
 from keras_infomin.views import Views
+from tests.views.helpers import imported_modules
 
 tfds = pytest.importorskip("tensorflow_datasets")
 
@@ -117,22 +117,9 @@ def test_grey_images_through_a_preset_and_preset_names_name_the_layer(mock):
 def test_the_data_package_does_not_import_views():
     # The data layer sits below the views (STYLE.md): `load` takes the
     # view layer it applies.
-    package = os.path.dirname(os.path.abspath(data_module.__file__))
-    for name in os.listdir(package):
-        if not name.endswith(".py"):
-            continue
-        with open(os.path.join(package, name)) as f:
-            tree = ast.parse(f.read())
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom):
-                modules = [node.module or ""]
-                modules += [f"{node.module}.{a.name}" for a in node.names]
-            elif isinstance(node, ast.Import):
-                modules = [a.name for a in node.names]
-            else:
-                continue
-            for module in modules:
-                assert not module.startswith("keras_infomin.views"), name
+    for name, modules in imported_modules(data_module).items():
+        for module in modules:
+            assert not module.startswith("keras_infomin.views"), name
 
 
 def test_sharding_per_input_pipeline(mock):

@@ -1,8 +1,5 @@
 """switch_per_sample, the shared input checks, the views' imports."""
 
-import ast
-import os
-
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -13,6 +10,7 @@ from keras_infomin.views import image_ops
 from keras_infomin.views import switch_per_sample
 from keras_infomin.views.base import standardize_images
 from tests.views import sweep
+from tests.views.helpers import imported_modules
 
 
 def test_switch_per_sample_matches_a_python_loop():
@@ -112,23 +110,10 @@ def test_the_emulated_kernel_reproduces_the_onednn_bug(monkeypatch):
 def test_views_import_nothing_above_them():
     # Layering (STYLE.md): views sit below encoders and models.
     above = ("encoders", "models", "evaluation", "export", "analysis", "cli")
-    package = os.path.dirname(os.path.abspath(views_package.__file__))
-    for name in os.listdir(package):
-        if not name.endswith(".py"):
-            continue
-        with open(os.path.join(package, name)) as f:
-            tree = ast.parse(f.read())
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom):
-                modules = [node.module or ""]
-                modules += [f"{node.module}.{a.name}" for a in node.names]
-            elif isinstance(node, ast.Import):
-                modules = [a.name for a in node.names]
-            else:
-                continue
-            for module in modules:
-                for layer in above:
-                    assert not module.startswith(f"keras_infomin.{layer}"), (
-                        name,
-                        module,
-                    )
+    for name, modules in imported_modules(views_package).items():
+        for module in modules:
+            for layer in above:
+                assert not module.startswith(f"keras_infomin.{layer}"), (
+                    name,
+                    module,
+                )
