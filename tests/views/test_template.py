@@ -120,7 +120,7 @@ def test_mixed_policies_give_the_float32_views_in_the_compute_dtype(mixed):
     # The work is done in float32: the mixed output is the float32 output
     # rounded once to the compute dtype.
     x = random_images((8, 16, 16, 3))
-    for name in ("InfoMinAugment", "RandomChoice", "JigSaw"):
+    for name in ("InfoMinAugment", "RandomChoice", "JigSaw", "ColorSpace"):
         layer = sweep.LAYERS[name]()
         reference = sweep.LAYERS[name]()
         reference.dtype_policy = "float32"
