@@ -23,10 +23,12 @@ from `ViewLayer`, whose `call` owns, once for all of them:
   Values outside `value_range` (beyond a tolerance of 1e-3 of its width)
   or not finite raise an error that names the range; values within the
   tolerance are clipped. The default `None` means `(0, 1)`, or for a
-  container the range its view layers were given;
+  container the range its view layers were given (a range is given once:
+  layers that disagree raise an error). Layers that only move pixels
+  (crops, flips, `JigSaw`, `PatchPair`, and containers of them) take any
+  values unless a range is given to them;
 - channels: each layer says which channel counts it takes
-  (`check_channels`); the error names the layer and, where one exists,
-  the option that fixes it.
+  (`supported_channels`, `check_channels`); the error names the layer.
 
 A layer implements `transform(images, training)` on a float32 batch in
 [0, 1]. Random layers (`RandomViewLayer`) implement two smaller pieces
@@ -142,16 +144,15 @@ def check_value_range(value_range):
     return (float(value_range[0]), float(value_range[1]))
 
 
-def to_unit_range(images, value_range, name):
-    """Checks `images` lie in `value_range` and maps them to [0, 1].
+def check_values(images, value_range, name):
+    """Returns `images` once checked to lie in `value_range`.
 
     Raises `ValueError` (eagerly) or `InvalidArgumentError` (in a graph)
     when a value lies outside the range by more than `RANGE_TOLERANCE` of
-    its width, or is not finite; values within the tolerance are clipped.
+    its width, or is not finite.
     """
     low, high = value_range
-    width = high - low
-    tol = RANGE_TOLERANCE * width
+    tol = RANGE_TOLERANCE * (high - low)
     inside = tf.reduce_all((images >= low - tol) & (images <= high + tol))
     message = (
         f"{name}: the images have values outside value_range=({low:g}, "
@@ -159,32 +160,30 @@ def to_unit_range(images, value_range, name):
         "images are in as `value_range`, e.g. value_range=(0, 255) for "
         "8-bit levels, or rescale them."
     )
+    lowest, highest = tf.reduce_min(images), tf.reduce_max(images)
     if tf.executing_eagerly():
         if not bool(inside):
-            lowest = float(tf.reduce_min(images))
-            highest = float(tf.reduce_max(images))
             raise ValueError(
-                f"{message} Received values from {lowest:g} to {highest:g}."
+                f"{message} Received values from {float(lowest):g} to "
+                f"{float(highest):g}."
             )
-    else:
-        check = tf.debugging.Assert(
-            inside,
-            [
-                message,
-                "min:",
-                tf.reduce_min(images),
-                "max:",
-                tf.reduce_max(images),
-            ],
-        )
-        with tf.control_dependencies([check]):
-            images = tf.identity(images)
-    if value_range != UNIT_RANGE:
-        images = (images - low) / width
-    return tf.clip_by_value(images, 0.0, 1.0)
+        return images
+    check = tf.debugging.Assert(
+        inside, [message, "min:", lowest, "max:", highest]
+    )
+    with tf.control_dependencies([check]):
+        return tf.identity(images)
 
 
-def from_unit_range(images, value_range):
+def to_unit(images, value_range):
+    """Maps `value_range` to [0, 1]."""
+    if value_range == UNIT_RANGE:
+        return images
+    low, high = value_range
+    return (images - low) / (high - low)
+
+
+def from_unit(images, value_range):
     """Maps [0, 1] back to `value_range`."""
     if value_range == UNIT_RANGE:
         return images
@@ -209,13 +208,7 @@ def as_transforms(name, values):
             f"`{name}` must be a non-empty list of Keras layers or "
             f"callables; received {name}={values!r}."
         )
-    for value in values:
-        if not callable(value):
-            raise TypeError(
-                f"Every entry of `{name}` must be a Keras layer or a "
-                f"callable on a batch of images; received {value!r}."
-            )
-    return list(values)
+    return [as_transform(f"{name}[{k}]", v) for k, v in enumerate(values)]
 
 
 def apply_transform(transform, images, training, value_range=UNIT_RANGE):
@@ -228,7 +221,7 @@ def apply_transform(transform, images, training, value_range=UNIT_RANGE):
     """
     if isinstance(transform, ViewLayer):
         return transform.transform(images, training)
-    x = from_unit_range(images, value_range)
+    x = from_unit(images, value_range)
     if isinstance(transform, keras.layers.Layer):
         out = transform(x, training=training)
     else:
@@ -238,16 +231,9 @@ def apply_transform(transform, images, training, value_range=UNIT_RANGE):
         t = tf.convert_to_tensor(t)
         if not t.dtype.is_floating:
             return t
-        return _unit(tf.cast(t, tf.float32), value_range)
+        return to_unit(tf.cast(t, tf.float32), value_range)
 
     return tf.nest.map_structure(back, out)
-
-
-def _unit(images, value_range):
-    if value_range == UNIT_RANGE:
-        return images
-    low, high = value_range
-    return (images - low) / (high - low)
 
 
 def transform_output_shape(transform, input_shape):
@@ -417,16 +403,22 @@ class ViewLayer(keras.layers.Layer):
         return out
 
     def declared_range(self):
-        """The value range given to this layer or to its view layers."""
-        if self.value_range is not None:
-            return self.value_range
+        """The value range given to this layer or to its view layers
+        (None when none was); raises when they disagree."""
         ranges = {
-            r
+            child.declared_range()
             for child in self.children()
             if isinstance(child, ViewLayer)
-            for r in [child.declared_range()]
-            if r is not None
-        }
+        } - {None}
+        if self.value_range is not None:
+            other = ranges - {self.value_range}
+            if other:
+                raise ValueError(
+                    f"{self.name} has value_range={self.value_range} but "
+                    f"contains view layers with value_range {sorted(other)};"
+                    " give the range once, to the outermost layer."
+                )
+            return self.value_range
         if len(ranges) > 1:
             raise ValueError(
                 f"The view layers inside {self.name} were given different "
@@ -449,20 +441,9 @@ class ViewLayer(keras.layers.Layer):
         )
 
     def resolve_value_range(self):
-        """The range `call` works with; checks the children agree."""
-        own = self.declared_range()
-        if self.value_range is not None:
-            for child in self.children():
-                if not isinstance(child, ViewLayer):
-                    continue
-                theirs = child.declared_range()
-                if theirs is not None and theirs != own:
-                    raise ValueError(
-                        f"{self.name} has value_range={own} but contains "
-                        f"{child.name} with value_range={theirs}; give the "
-                        "range once, to the outermost layer."
-                    )
-        return UNIT_RANGE if own is None else own
+        """The range `call` works with: the declared one, or (0, 1)."""
+        declared = self.declared_range()
+        return UNIT_RANGE if declared is None else declared
 
     # ------------------------------------------------------------ shapes
     def check_channels(self, channels):
@@ -517,13 +498,14 @@ class ViewLayer(keras.layers.Layer):
         x = tf.cast(images, tf.float32)
         rescale = self.needs_range()
         if rescale:
-            x = to_unit_range(x, value_range, self.name)
+            x = check_values(x, value_range, self.name)
+            x = tf.clip_by_value(to_unit(x, value_range), 0.0, 1.0)
         outputs = self.transform(x, training)
 
         def finish(t):
             if t.dtype.is_floating:
                 if rescale:
-                    t = from_unit_range(t, value_range)
+                    t = from_unit(t, value_range)
                 t = tf.cast(t, self.compute_dtype)
             return t[0] if unbatched else t
 
