@@ -36,6 +36,7 @@ BOUNDS = {
     "nwj": nwj,
     "tuba": tuba,
     "dv": dv,
+    "mine": mine,
     "js": js,
     "smile": smile,
     "interpolated": interpolated,
@@ -43,7 +44,13 @@ BOUNDS = {
 
 
 def get(identifier):
-    """Returns a bound function from its name (or the function itself)."""
+    """Returns a bound function from its name (or the function itself).
+
+    Every entry maps `scores` to a scalar in nats, except `mine`, which
+    carries a running state and returns `(bound, new_state)` (see `mine`;
+    `keras_infomin.losses.Objective` carries that state for the losses,
+    the metric and the trainers).
+    """
     if callable(identifier):
         return identifier
     if identifier in BOUNDS:

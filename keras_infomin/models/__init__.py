@@ -12,6 +12,7 @@ from keras_infomin.models.mi_estimator import ESTIMATORS
 from keras_infomin.models.mi_estimator import EstimateRecorder
 from keras_infomin.models.mi_estimator import MIEstimator
 from keras_infomin.models.moco import MomentumContrast
+from keras_infomin.models.pair import PairModel
 
 __all__ = [
     "AdversarialInvertibleEncoder",
@@ -22,6 +23,7 @@ __all__ = [
     "InfoMinModel",
     "MIEstimator",
     "MomentumContrast",
+    "PairModel",
     "ProjectionHead",
     "frozen_generator",
     "run_protocol",

@@ -8,7 +8,7 @@ from keras import ops
 from keras_infomin import bounds
 from keras_infomin import critics
 from keras_infomin import distribute
-from keras_infomin.losses.base import scale_for_replicas
+from keras_infomin.distribute import scale_loss as scale_for_replicas
 from keras_infomin.models import base
 from keras_infomin.utils import register
 from keras_infomin.utils.validation import check_positive

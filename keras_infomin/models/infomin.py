@@ -4,7 +4,7 @@ import keras
 from keras import ops
 
 from keras_infomin import distribute
-from keras_infomin.losses.base import scale_for_replicas
+from keras_infomin.distribute import scale_loss as scale_for_replicas
 from keras_infomin.models import base
 from keras_infomin.models.contrastive import ContrastiveModel
 from keras_infomin.utils import register

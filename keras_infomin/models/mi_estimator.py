@@ -7,11 +7,11 @@ from keras_infomin import bounds
 from keras_infomin import critics
 from keras_infomin import distribute
 from keras_infomin.bounds.common import log_mean_exp_offdiagonal
-from keras_infomin.losses.base import scale_for_replicas
+from keras_infomin.distribute import scale_loss as scale_for_replicas
 from keras_infomin.utils import register
 from keras_infomin.utils.validation import check_in_range
 
-ESTIMATORS = tuple(bounds.BOUNDS) + ("mine",)
+ESTIMATORS = tuple(bounds.BOUNDS)
 
 
 @register
