@@ -5,6 +5,7 @@ import keras
 from keras_infomin.evaluation.features import extract_features
 from keras_infomin.evaluation.knn import knn_accuracy
 from keras_infomin.evaluation.linear_probe import linear_probe
+from keras_infomin.models.trainer import Trainer
 from keras_infomin.utils import check_positive
 
 
@@ -35,8 +36,10 @@ class _EvaluationCallback(keras.callbacks.Callback):
 
         In order: the `encoder` given to the constructor (a layer, model or
         callable; a string names an attribute of the model, e.g.
-        `"online_encoder"`), else `model.encoder` when the model has one,
-        else the model itself (its `call`).
+        `"online_encoder"`); else, for a trainer of `keras_infomin.models`,
+        the model itself (its `call` is the representation: inference
+        views, every encoder); else `model.encoder` when the model has
+        one; else the model itself.
         """
         encoder = self.encoder
         if isinstance(encoder, str):
@@ -49,6 +52,8 @@ class _EvaluationCallback(keras.callbacks.Callback):
             return getattr(self.model, encoder)
         if encoder is not None:
             return encoder
+        if isinstance(self.model, Trainer):
+            return self.model
         encoder = getattr(self.model, "encoder", None)
         return self.model if encoder is None else encoder
 
@@ -86,7 +91,7 @@ class LinearProbe(_EvaluationCallback):
         test: same, for the accuracy.
         every: run every `every` epochs.
         encoder: a layer/model/callable, the name of a model attribute, or
-            `None` (use `model.encoder` or else the model).
+            `None` (see `resolve_encoder`: a trainer's representation).
         method: `"sklearn"` or `"keras"`, see `linear_probe`.
         batch_size: batch size of feature extraction.
         log_key: key written into the logs.
@@ -148,7 +153,7 @@ class KNNMonitor(_EvaluationCallback):
         temperature: weight temperature (0.07).
         every: run every `every` epochs.
         encoder: a layer/model/callable, the name of a model attribute, or
-            `None` (use `model.encoder` or else the model).
+            `None` (see `resolve_encoder`: a trainer's representation).
         batch_size: batch size of feature extraction.
         num_classes: number of classes (default: largest label + 1).
         log_key: key written into the logs.

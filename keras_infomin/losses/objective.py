@@ -479,6 +479,10 @@ class Objective(keras.layers.Layer):
         return self._estimate(value, weight, count, local, None, with_scores)
 
     def _fused_pair(self, za, zb, with_scores):
+        # `infonce_dot` has a custom gradient, which TensorFlow cannot put
+        # in a `cond` under a persistent tape (several players): a batch
+        # too small is masked with `where` instead. Its value may then be
+        # NaN (no rows) but its gradient is finite, and `where` sends it 0.
         scale = ops.cast(self.critic.inverse_temperature(), "float32")
         if self.critic.cosine:
             za = ops.normalize(za, axis=-1)
@@ -487,47 +491,34 @@ class Objective(keras.layers.Layer):
         n = _rows(za)
         if not self._gathering():
             candidates = zb
-            if self.symmetric and None in (za.shape[0], zb.shape[0]):
+            static = None not in (za.shape[0], zb.shape[0])
+            if self.symmetric and not static:
                 candidates = self._assert_shape(zb, n, _rows(zb))
             valid = ops.logical_and(_rows(candidates) >= 2, n >= 1)
-            static = za.shape[0] is not None and zb.shape[0] is not None
             if static and zb.shape[0] < 2:
                 value = ops.zeros((), "float32")
-            elif static:
+            else:
                 value = bounds.infonce_dot(
                     anchors, candidates, symmetric=self.symmetric
                 )
-            else:
-                value = ops.cond(
-                    valid,
-                    lambda: bounds.infonce_dot(
-                        anchors, candidates, symmetric=self.symmetric
-                    ),
-                    lambda: ops.zeros((), "float32"),
-                )
+                if not static:
+                    value = ops.where(valid, value, 0.0)
             weight = _f32(valid)
         else:
-            # Every collective runs outside the condition: a replica may
-            # hold no rows of a short batch while the others do.
+            # Every collective runs for every replica, even one that holds
+            # no rows of a short batch.
             candidates = _local_first(
                 distribute.gather_candidates(za, zb), za, axis=0
             )
-            backward = None
-            if self.symmetric:
-                backward = distribute.all_gather_local_first(za)
             valid_global = _rows(candidates) >= 2
             valid = ops.logical_and(valid_global, n >= 1)
-
-            def both_directions():
-                value = bounds.infonce_dot(anchors, candidates)
-                if backward is not None:
-                    back = bounds.infonce_dot(zb[:n] * scale, backward)
-                    value = 0.5 * (value + back)
-                return value
-
-            local = ops.cond(
-                valid, both_directions, lambda: ops.zeros((), "float32")
-            )
+            local = bounds.infonce_dot(anchors, candidates)
+            if self.symmetric:
+                back = bounds.infonce_dot(
+                    zb[:n] * scale, distribute.all_gather_local_first(za)
+                )
+                local = 0.5 * (local + back)
+            local = ops.where(valid, local, 0.0)
             value = distribute.cross_replica_mean(local, _f32(n) * _f32(valid))
             weight = _f32(valid_global)
         scores = None

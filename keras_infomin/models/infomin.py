@@ -4,9 +4,9 @@ import keras
 from keras import ops
 
 from keras_infomin import distribute
-from keras_infomin.distribute import scale_loss as scale_for_replicas
 from keras_infomin.models import base
 from keras_infomin.models.contrastive import ContrastiveModel
+from keras_infomin.models.trainer import Player
 from keras_infomin.utils import register
 from keras_infomin.utils.validation import check_positive
 
@@ -104,6 +104,10 @@ class InfoMinModel(ContrastiveModel):
         generator_every=1,
         augment=None,
         symmetric=True,
+        temperature=None,
+        bound="infonce",
+        bound_kwargs=None,
+        target=None,
         **kwargs,
     ):
         num_views = len(generator.split)
@@ -116,12 +120,15 @@ class InfoMinModel(ContrastiveModel):
             encoder=list(encoders),
             projector=projectors,
             critic=critic,
-            bound="infonce",
+            bound=bound,
+            bound_kwargs=bound_kwargs,
+            target=target,
             num_views=num_views,
             view_layer=None,
             symmetric=symmetric,
             multiview="core",
             representation="concat",
+            temperature=temperature,
             **kwargs,
         )
         self.generator = generator
@@ -141,63 +148,41 @@ class InfoMinModel(ContrastiveModel):
             )
         self.generator_every = generator_every
         self.generator_optimizer = None
-        self.generator_loss_tracker = keras.metrics.Mean(name="generator_loss")
-        self.log_det_tracker = keras.metrics.Mean(name="log_det")
-        self.classifier_trackers = []
-        if classifiers is not None:
-            for k in range(num_views):
-                self.classifier_trackers += [
-                    keras.metrics.Mean(name=f"ce_{k + 1}"),
-                    keras.metrics.Mean(name=f"accuracy_{k + 1}"),
-                ]
+        self.track_logs("generator_loss", "log_det")
+        for k in range(num_views if classifiers is not None else 0):
+            self.track_logs(f"ce_{k + 1}", f"accuracy_{k + 1}")
 
-    # --------------------------------------------------------------- compile
-    def compile(
-        self,
-        encoder_optimizer="adam",
-        generator_optimizer="adam",
-        optimizer=None,
-        **kwargs,
-    ):
-        """Configures both players' optimizers.
+    OPTIMIZERS = {"encoder_optimizer": "adam", "generator_optimizer": "adam"}
 
-        Args:
-            encoder_optimizer: optimizer of the encoders (the MI maximisers);
-                also reachable as `model.optimizer`.
-            generator_optimizer: optimizer of the generator and classifiers.
-            optimizer: alias of `encoder_optimizer` (Keras convention).
-            **kwargs: other `keras.Model.compile` arguments.
+    def players(self):
+        """The encoders (every step) and the generator (every k-th step).
+
+        `compile(encoder_optimizer=..., generator_optimizer=...)` gives
+        their optimizers; `encoder_optimizer` is `model.optimizer` (alias
+        `optimizer`).
         """
-        if optimizer is not None:
-            encoder_optimizer = optimizer
-        self.generator_optimizer = keras.optimizers.get(generator_optimizer)
-        super().compile(optimizer=encoder_optimizer, **kwargs)
-        if self.built:
-            self._build_optimizers()
+        due = None
+        if self.generator_every > 1:
 
-    def _build_optimizers(self):
-        if not self.optimizer.built:
-            self.optimizer.build(self.encoder_variables())
-        if not self.generator_optimizer.built:
-            self.generator_optimizer.build(self.generator_variables())
+            def due():
+                step = self.optimizer.iterations + 1
+                return ops.equal(step % self.generator_every, 0)
 
-    def get_compile_config(self):
-        config = super().get_compile_config() or {}
-        if self.generator_optimizer is not None:
-            config["generator_optimizer"] = keras.saving.serialize_keras_object(
-                self.generator_optimizer
-            )
-        return config
-
-    def compile_from_config(self, config):
-        config = keras.saving.deserialize_keras_object(dict(config))
-        generator_optimizer = config.pop("generator_optimizer", "adam")
-        encoder_optimizer = config.pop("optimizer", "adam")
-        self.compile(
-            encoder_optimizer=encoder_optimizer,
-            generator_optimizer=generator_optimizer,
-            **config,
-        )
+        return [
+            Player(
+                "encoders",
+                getattr(self, "optimizer", None),
+                self._encoder_layers(),
+                log="loss",
+            ),
+            Player(
+                "generator",
+                self.generator_optimizer,
+                self._generator_layers(),
+                due=due,
+                log="generator_loss",
+            ),
+        ]
 
     # ----------------------------------------------------------------- build
     def _inference_views(self, inputs):
@@ -214,22 +199,25 @@ class InfoMinModel(ContrastiveModel):
             for classifier, view in zip(self.classifiers, views):
                 classifier(view)
         super().build(input_shape)
-        if getattr(self, "optimizer", None) is not None and (
-            self.generator_optimizer is not None
-        ):
-            self._build_optimizers()
+
+    def input_shape_of(self, data):
+        images, _ = self._images_and_labels(data)
+        return base.unbatched_shape(images)
+
+    def _encoder_layers(self):
+        layers = list(self.encoders) + [p for p in self.projectors if p]
+        return layers + [self.objective]
+
+    def _generator_layers(self):
+        return [self.generator] + list(self.classifiers or [])
 
     def encoder_variables(self):
         """Trainable variables of the MI-maximising player."""
-        layers = list(self.encoders) + [p for p in self.projectors if p]
-        layers.append(self.critic)
-        return _unique_trainable(layers)
+        return self.player_variables(self.players()[0])
 
     def generator_variables(self):
         """Trainable variables of the MI-minimising player."""
-        return _unique_trainable(
-            [self.generator] + list(self.classifiers or [])
-        )
+        return self.player_variables(self.players()[1])
 
     # ------------------------------------------------------------------ step
     def _images_and_labels(self, data):
@@ -267,17 +255,17 @@ class InfoMinModel(ContrastiveModel):
             # different numbers of labels, or none).
             terms.append(
                 (
-                    base.cross_replica_mean(
+                    distribute.cross_replica_mean(
                         ops.sum(ce * labelled) / count, local_count
                     ),
-                    base.cross_replica_mean(
+                    distribute.cross_replica_mean(
                         ops.sum(correct * labelled) / count, local_count
                     ),
                 )
             )
         return terms
 
-    def _forward(self, data, training):
+    def compute_terms(self, data, training):
         images, labels = self._images_and_labels(data)
         if self.augment is not None:
             images = self.augment(images, training=True)
@@ -286,90 +274,21 @@ class InfoMinModel(ContrastiveModel):
         embeddings = [
             self.embed(v, k, training=training) for k, v in enumerate(views)
         ]
-        loss, mi = self.contrastive_terms(embeddings)
-        generator_loss = mi
-        terms = []
+        terms = self._objective_terms(embeddings, training, "encoders")
+        # The generator minimises the bound itself (not the target mode).
+        generator_loss = terms.logs["mi"]
+        logs = dict(terms.logs, log_det=ops.mean(log_det))
         if self.classifiers is not None:
-            terms = self._classification_terms(views, labels)
-            ce_total = sum(ce for ce, _ in terms)
+            pairs = self._classification_terms(views, labels)
+            for k, (ce, accuracy) in enumerate(pairs):
+                logs[f"ce_{k + 1}"] = ce
+                logs[f"accuracy_{k + 1}"] = accuracy
+            ce_total = sum(ce for ce, _ in pairs)
             generator_loss = generator_loss + self.classification_weight * (
                 ce_total
             )
-        candidates = ops.shape(embeddings[0])[0] * distribute.num_replicas()
-        return loss, mi, generator_loss, ops.mean(log_det), terms, candidates
-
-    def _ensure_ready(self, data):
-        if not self.built:
-            images, _ = self._images_and_labels(data)
-            self.build(base.unbatched_shape(images))
-        if self.generator_optimizer is None:
-            raise ValueError(
-                "InfoMinModel needs two optimizers: call "
-                "compile(encoder_optimizer=..., generator_optimizer=...)."
-            )
-
-    def train_step(self, data):
-        import tensorflow as tf
-
-        self._ensure_ready(data)
-        encoder_vars = self.encoder_variables()
-        generator_vars = self.generator_variables()
-        with tf.GradientTape(persistent=True) as tape:
-            loss, mi, gen_loss, log_det, terms, candidates = self._forward(
-                data, training=True
-            )
-            encoder_total = loss
-            if self.losses:
-                encoder_total = encoder_total + ops.sum(ops.stack(self.losses))
-            encoder_scaled = self.optimizer.scale_loss(
-                scale_for_replicas(encoder_total)
-            )
-            generator_scaled = self.generator_optimizer.scale_loss(
-                scale_for_replicas(gen_loss)
-            )
-        encoder_grads = tape.gradient(encoder_scaled, encoder_vars)
-        generator_grads = tape.gradient(generator_scaled, generator_vars)
-        del tape
-        if self.generator_every == 1:
-            self.generator_optimizer.apply(generator_grads, generator_vars)
-        else:
-            due = ops.equal(
-                (self.optimizer.iterations + 1) % self.generator_every, 0
-            )
-
-            distribute.apply_if(
-                self.generator_optimizer, generator_grads, generator_vars, due
-            )
-        self.optimizer.apply(encoder_grads, encoder_vars)
-        return self._report(loss, mi, gen_loss, log_det, terms, candidates)
-
-    def test_step(self, data):
-        self._ensure_ready(data)
-        outputs = self._forward(data, training=False)
-        return self._report(*outputs)
-
-    def _report(self, loss, mi, gen_loss, log_det, terms, candidates):
-        self.loss_tracker.update_state(loss)
-        self.mi_tracker.update_state(mi)
-        self.cap_tracker.update_state(ops.log(ops.cast(candidates, "float32")))
-        self.generator_loss_tracker.update_state(gen_loss)
-        self.log_det_tracker.update_state(log_det)
-        for k, (ce, accuracy) in enumerate(terms):
-            self.classifier_trackers[2 * k].update_state(ce)
-            self.classifier_trackers[2 * k + 1].update_state(accuracy)
-        return distribute.reducible_logs(
-            {m.name: m.result() for m in self.metrics}
-        )
-
-    @property
-    def metrics(self):
-        return (
-            super().metrics
-            + [
-                self.generator_loss_tracker,
-                self.log_det_tracker,
-            ]
-            + self.classifier_trackers
+        return terms._replace(
+            losses={**terms.losses, "generator": generator_loss}, logs=logs
         )
 
     # ---------------------------------------------------------------- config
@@ -387,6 +306,9 @@ class InfoMinModel(ContrastiveModel):
             generator_every=self.generator_every,
             augment=base.serialize(self.augment),
             symmetric=self.symmetric,
+            bound=self.bound,
+            bound_kwargs=dict(self.bound_kwargs),
+            target=self.target,
         )
         return config
 
@@ -403,18 +325,6 @@ class InfoMinModel(ContrastiveModel):
         ):
             config[key] = base.deserialize(config.get(key))
         return cls(**config)
-
-
-def _unique_trainable(layers):
-    seen, variables = set(), []
-    for layer in layers:
-        if layer is None:
-            continue
-        for variable in layer.trainable_variables:
-            if id(variable) not in seen:
-                seen.add(id(variable))
-                variables.append(variable)
-    return variables
 
 
 def frozen_generator(generator):
