@@ -65,6 +65,8 @@ class MomentumContrast(Trainer):
         symmetric: also use `v_2` as query and `v_1` as key (both losses).
         view_layer: optional layer making the two views from images.
         jigsaw, jigsaw_head, jigsaw_weight: the optional JigSaw branch.
+        bound, bound_kwargs, target: the bound read from the scores (any
+            bound taking a `positive_mask`; see `losses.Objective`).
 
     Example:
 
@@ -94,16 +96,17 @@ class MomentumContrast(Trainer):
         jigsaw=None,
         jigsaw_head=None,
         jigsaw_weight=0.5,
+        bound="infonce",
+        bound_kwargs=None,
+        target=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if not isinstance(queue_size, int) or queue_size < 1:
-            raise ValueError(
-                f"`queue_size` must be a positive int; received {queue_size!r}."
-            )
-        self.queue_size = queue_size
+        self.queue_size = base.check_int("queue_size", queue_size, 1)
         self.momentum = check_in_range("momentum", momentum, 0.0, 1.0)
-        self.objective = Objective("infonce", temperature=temperature)
+        self.objective = Objective(
+            bound, bound_kwargs, temperature=temperature, target=target
+        )
         self.symmetric = bool(symmetric)
         if (jigsaw is None) != (jigsaw_head is None):
             raise ValueError(
@@ -364,28 +367,18 @@ class MomentumContrast(Trainer):
 
     # ---------------------------------------------------------------- config
     def get_config(self):
-        config = super().get_config()
-        config.update(
-            encoder=base.serialize(self.encoder),
-            projector=base.serialize(self.projector),
+        return self.config_of(
+            encoder=self.encoder,
+            projector=self.projector,
             queue_size=self.queue_size,
             momentum=self.momentum,
             temperature=self.temperature,
             symmetric=self.symmetric,
-            view_layer=base.serialize(self.view_layer),
-            jigsaw=base.serialize(self.jigsaw),
-            jigsaw_head=base.serialize(self.jigsaw_head),
+            view_layer=self.view_layer,
+            jigsaw=self.jigsaw,
+            jigsaw_head=self.jigsaw_head,
             jigsaw_weight=self.jigsaw_weight,
         )
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for key in ("encoder", "projector", "view_layer", "jigsaw"):
-            config[key] = base.deserialize(config.get(key))
-        config["jigsaw_head"] = base.deserialize(config.get("jigsaw_head"))
-        return cls(**config)
 
 
 def _matching_key_variables(query_layers, key_layers):

@@ -37,6 +37,7 @@ from keras import ops
 
 from keras_infomin import distribute
 from keras_infomin import losses as losses_module
+from keras_infomin.models import base
 
 Player = collections.namedtuple(
     "Player",
@@ -261,6 +262,45 @@ class Trainer(keras.Model):
                 f"{spec.symmetric}."
             )
         objective.configure(spec.bound, spec.bound_kwargs, spec.target)
+
+    # -------------------------------------------------------------- config
+    def config_of(self, **values):
+        """`get_config` with these constructor arguments (layers serialised).
+
+        A trainer with an objective also saves its bound, the bound's
+        arguments and its target, so a bound set by `compile(loss=...)`
+        survives `save` and `load_model`.
+        """
+        config = keras.Model.get_config(self)
+        objective = getattr(self, "objective", None)
+        if objective is not None:
+            values.setdefault("bound", objective.bound)
+            values.setdefault("bound_kwargs", dict(objective.bound_kwargs))
+            values.setdefault("target", objective.target)
+        config.update({k: base.serialize(v) for k, v in values.items()})
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**{k: base.deserialize(v) for k, v in config.items()})
+
+    @property
+    def critic(self):
+        """The objective's critic (MI trainers)."""
+        return self.objective.critic
+
+    @property
+    def bound(self):
+        """The name of the bound the objective reads (MI trainers)."""
+        return self.objective.bound
+
+    @property
+    def bound_kwargs(self):
+        return self.objective.bound_kwargs
+
+    @property
+    def target(self):
+        return self.objective.target
 
     def get_compile_config(self):
         config = super().get_compile_config()
