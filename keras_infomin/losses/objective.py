@@ -156,7 +156,7 @@ class Objective(keras.layers.Layer):
     >>> z = np.eye(4, dtype="float32")
     >>> estimate = objective.estimate((z, z))
     >>> round(float(estimate.value), 3), float(estimate.weight)
-    (0.896, 1.0)
+    (1.046, 1.0)
     """
 
     def __init__(

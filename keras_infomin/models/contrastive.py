@@ -8,6 +8,7 @@ from keras_infomin.losses.objective import Objective
 from keras_infomin.models import base
 from keras_infomin.models.trainer import Terms
 from keras_infomin.models.trainer import Trainer
+from keras_infomin.models.trainer import objective_attribute
 from keras_infomin.utils import register
 
 
@@ -138,9 +139,7 @@ class ContrastiveModel(Trainer):
         """The first view's encoder (the only one when shared)."""
         return self.encoders[0]
 
-    @property
-    def symmetric(self):
-        return self.objective.symmetric
+    symmetric = objective_attribute("symmetric")
 
     # ----------------------------------------------------------------- build
     def _inference_views(self, inputs):

@@ -7,6 +7,7 @@ from keras_infomin import bounds
 from keras_infomin.losses.objective import Objective
 from keras_infomin.models.trainer import Terms
 from keras_infomin.models.trainer import Trainer
+from keras_infomin.models.trainer import objective_attribute
 from keras_infomin.utils import register
 from keras_infomin.utils.validation import check_in_range
 
@@ -85,14 +86,9 @@ class MIEstimator(Trainer):
         )
         self.track_logs("loss", "mi", "mi_cap")
 
-    @property
-    def log_partition_average(self):
-        """MINE's moving average of `log E_q[e^f]` (bound "mine")."""
-        return self.objective.log_partition_average
-
-    @property
-    def mine_started(self):
-        return self.objective.mine_started
+    # MINE's moving average of `log E_q[e^f]` and its first-step flag.
+    log_partition_average = objective_attribute("log_partition_average")
+    mine_started = objective_attribute("mine_started")
 
     def build(self, input_shape):
         pair = (

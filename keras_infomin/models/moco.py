@@ -8,6 +8,7 @@ from keras_infomin.losses.objective import Objective
 from keras_infomin.models import base
 from keras_infomin.models.trainer import Terms
 from keras_infomin.models.trainer import Trainer
+from keras_infomin.models.trainer import objective_attribute
 from keras_infomin.utils import register
 from keras_infomin.utils.validation import check_in_range
 from keras_infomin.utils.validation import check_positive
@@ -132,9 +133,7 @@ class MomentumContrast(Trainer):
         if jigsaw is not None:
             self.track_logs("mi_jigsaw")
 
-    @property
-    def temperature(self):
-        return self.objective.temperature
+    temperature = objective_attribute("temperature")
 
     @property
     def encoders(self):
@@ -164,26 +163,19 @@ class MomentumContrast(Trainer):
         if self.jigsaw is not None:
             tiles = self.jigsaw(spec, training=False)
             self._jigsaw_embedding(tiles)
-        dim = query.shape[-1]
-        self.queue = self.add_weight(
-            shape=(self.queue_size, dim),
-            initializer=_unit_rows,
-            trainable=False,
-            name="queue",
-        )
-        self.queue_pointer = self.add_weight(
-            shape=(),
-            initializer="zeros",
-            dtype="int32",
-            trainable=False,
-            name="queue_pointer",
-        )
-        self.keys_initialized = self.add_weight(
-            shape=(),
-            initializer="zeros",
-            dtype="bool",
-            trainable=False,
-            name="keys_initialized",
+        self.queue, self.queue_pointer, self.keys_initialized = (
+            self.add_weight(
+                shape=shape,
+                initializer=initializer,
+                dtype=dtype,
+                trainable=False,
+                name=name,
+            )
+            for shape, initializer, dtype, name in (
+                ((self.queue_size, query.shape[-1]), _unit_rows, None, "queue"),
+                ((), "zeros", "int32", "queue_pointer"),
+                ((), "zeros", "bool", "keys_initialized"),
+            )
         )
         for key in _all_key_weights(self._key_layers()):
             key.trainable = False

@@ -72,6 +72,14 @@ Fields:
 """
 
 
+def objective_attribute(name):
+    """A read-only property: `self.objective.<name>`."""
+    return property(
+        lambda self: getattr(self.objective, name),
+        doc=f"`objective.{name}` (see `losses.Objective`).",
+    )
+
+
 def _unique_variables(layers):
     seen, variables = set(), []
     for layer in layers:
@@ -284,23 +292,11 @@ class Trainer(keras.Model):
     def from_config(cls, config):
         return cls(**{k: base.deserialize(v) for k, v in config.items()})
 
-    @property
-    def critic(self):
-        """The objective's critic (MI trainers)."""
-        return self.objective.critic
-
-    @property
-    def bound(self):
-        """The name of the bound the objective reads (MI trainers)."""
-        return self.objective.bound
-
-    @property
-    def bound_kwargs(self):
-        return self.objective.bound_kwargs
-
-    @property
-    def target(self):
-        return self.objective.target
+    # The MI trainers' settings, read from their objective.
+    critic = objective_attribute("critic")
+    bound = objective_attribute("bound")
+    bound_kwargs = objective_attribute("bound_kwargs")
+    target = objective_attribute("target")
 
     def get_compile_config(self):
         config = super().get_compile_config()
