@@ -394,52 +394,45 @@ class Trainer(keras.Model):
         totals[main.name] = terms.losses[main.name] + own
         return totals
 
-    def step_players(self, data, names=None):
-        """One forward pass and updates of the named players (all: `None`).
-
-        Schedules are ignored: the named players update now. Returns the
-        step's `Terms` (nothing is logged).
-        """
-        players = [
-            p for p in self.players() if names is None or p.name in names
-        ]
-        with tf.GradientTape(persistent=True) as tape:
-            terms = self.compute_terms(data, training=True)
-            totals = self._totals(self.players(), terms)
-            scaled = [self._scaled(p, totals[p.name]) for p in players]
-        for player, loss in zip(players, scaled):
-            variables = self.player_variables(player)
-            grads = tape.gradient(loss, variables)
-            player.optimizer.apply(grads, variables)
-        return terms
-
     def _scaled(self, player, loss):
         return player.optimizer.scale_loss(distribute.scale_loss(loss))
 
-    def train_step(self, data):
-        self._refuse_sample_weight(data)
-        self.ensure_built(data)
-        self.begin_step(data)
+    def _update(self, data, names=None, scheduled=True):
+        """One forward pass, then the updates of the named players."""
         players = self.players()
-        dues = [None if p.due is None else p.due() for p in players]
-        with tf.GradientTape(persistent=len(players) > 1) as tape:
+        active = [p for p in players if names is None or p.name in names]
+        dues = [p.due() if scheduled and p.due else None for p in active]
+        with tf.GradientTape(persistent=len(active) > 1) as tape:
             terms = self.compute_terms(data, training=True)
             totals = self._totals(players, terms)
-            scaled = [self._scaled(p, totals[p.name]) for p in players]
-        for player, due, loss in zip(players, dues, scaled):
+            scaled = [self._scaled(p, totals[p.name]) for p in active]
+        for player, due, loss in zip(active, dues, scaled):
             variables = self.player_variables(player)
             if not variables:
                 continue
             if due is None:
-                player.optimizer.apply(
-                    tape.gradient(loss, variables), variables
-                )
+                grads = tape.gradient(loss, variables)
+                player.optimizer.apply(grads, variables)
             else:
 
                 def gradients(loss=loss, variables=variables):
                     return tape.gradient(loss, variables)
 
                 distribute.apply_if(player.optimizer, gradients, variables, due)
+        return players, terms, totals
+
+    def step_players(self, data, names):
+        """One step of the named players, now (schedules ignored).
+
+        Returns the step's `Terms`; nothing is logged.
+        """
+        return self._update(data, names, scheduled=False)[1]
+
+    def train_step(self, data):
+        self._refuse_sample_weight(data)
+        self.ensure_built(data)
+        self.begin_step(data)
+        players, terms, totals = self._update(data)
         self.end_step(terms)
         return self._report(players, terms, totals)
 
