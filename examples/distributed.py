@@ -223,7 +223,7 @@ def main(argv=None):
             verbose=0,
             return_dict=True,
         )
-    encoder = model.encoder if args.model == "moco" else model.encoders[0]
+    encoder = model.encoder
     probe = kim.evaluation.linear_probe(
         encoder, (x_train, y_train), (x_test, y_test), method="sklearn"
     )

@@ -45,7 +45,7 @@ DEFAULT_ESTIMATORS = "infonce,nwj,tuba,dv,js,mine,smile_5,interpolated"
 
 def make_critic(name):
     if name == "separable":
-        return kim.critics.Separable(hidden_units=(256, 256), embedding_dim=32)
+        return kim.critics.Separable(hidden_units=(256, 256), output_dim=32)
     if name == "concat":
         return kim.critics.Concat(hidden_units=(256, 256))
     raise ValueError(f"Unknown critic {name!r}: use separable or concat.")

@@ -51,6 +51,7 @@ BOUNDS = {
     "nwj": nwj,
     "tuba": tuba,
     "dv": dv,
+    "mine": mine,
     "js": js,
     "smile": smile,
     "interpolated": interpolated,
@@ -66,7 +67,13 @@ UPPER_BOUNDS = {
 
 
 def get(identifier):
-    """Returns a lower bound function from its name (or the function)."""
+    """Returns a lower bound function from its name (or the function itself).
+
+    Every entry maps `scores` to a scalar in nats, except `mine`, which
+    carries a running state and returns `(bound, new_state)` (see `mine`;
+    `keras_infomin.losses.Objective` carries that state for the losses,
+    the metric and the trainers).
+    """
     if callable(identifier):
         return identifier
     if identifier in BOUNDS:

@@ -1,5 +1,7 @@
 """Separable critic: two MLP towers and a dot product."""
 
+import warnings
+
 import keras
 from keras import ops
 
@@ -16,12 +18,13 @@ class Separable(Critic):
 
     The default follows Tschannen et al. (2020): one hidden layer of 100
     units, 100-d embeddings. The Gaussian-benchmark setting of Poole et al.
-    is `hidden_units=(256, 256), embedding_dim=32`. All `N x M` scores cost
+    is `hidden_units=(256, 256), output_dim=32`. All `N x M` scores cost
     `N + M` tower evaluations and one matrix product.
 
     Args:
         hidden_units: widths of the hidden layers of each tower.
-        embedding_dim: output size of each tower.
+        output_dim: output size of each tower (the name the heads and
+            encoders use; `embedding_dim` is its deprecated alias).
         activation: hidden activation.
         shared: use one tower for both `x` and `y` (needs equal input sizes).
         kernel_initializer: initialiser of the Dense kernels.
@@ -29,7 +32,7 @@ class Separable(Critic):
     Example:
 
     >>> import numpy as np
-    >>> critic = Separable(hidden_units=(16,), embedding_dim=8)
+    >>> critic = Separable(hidden_units=(16,), output_dim=8)
     >>> critic(np.ones((4, 3), "float32"), np.ones((4, 5), "float32")).shape
     TensorShape([4, 4])
     """
@@ -37,21 +40,30 @@ class Separable(Critic):
     def __init__(
         self,
         hidden_units=(100,),
-        embedding_dim=100,
+        output_dim=100,
         activation="relu",
         shared=False,
         kernel_initializer="glorot_uniform",
+        embedding_dim=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if embedding_dim is not None:
+            warnings.warn(
+                "Separable(embedding_dim=...) is deprecated; use output_dim "
+                "(the name ProjectionHead and the encoders use).",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            output_dim = embedding_dim
         self.hidden_units = tuple(
             check_positive("hidden_units", int(u)) for u in hidden_units
         )
-        self.embedding_dim = check_positive("embedding_dim", embedding_dim)
+        self.output_dim = check_positive("output_dim", output_dim)
         self.activation = activation
         self.shared = bool(shared)
         self.kernel_initializer = kernel_initializer
-        units = self.hidden_units + (self.embedding_dim,)
+        units = self.hidden_units + (self.output_dim,)
         self.x_tower = dense_stack(
             units, activation, "x_tower", kernel_initializer
         )
@@ -60,6 +72,11 @@ class Separable(Critic):
             if self.shared
             else dense_stack(units, activation, "y_tower", kernel_initializer)
         )
+
+    @property
+    def embedding_dim(self):
+        """Deprecated alias of `output_dim`."""
+        return self.output_dim
 
     def build(self, x_shape, y_shape):
         if self.shared and x_shape[-1] != y_shape[-1]:
@@ -86,7 +103,7 @@ class Separable(Critic):
         config = super().get_config()
         config.update(
             hidden_units=list(self.hidden_units),
-            embedding_dim=self.embedding_dim,
+            output_dim=self.output_dim,
             activation=keras.activations.serialize(
                 keras.activations.get(self.activation)
             ),

@@ -6,52 +6,38 @@ host-side Python in the step), and degrades to the identity / 0 / 1 under
 the default single-replica strategy.
 
     all_gather             concat a tensor over replicas, gradients included
+    gather_candidates      every replica's partners, then extra negatives
     local_batch_offset     first row of this replica in the gathered batch
     local_batch_indices    this replica's rows in the gathered batch
-    replica_id, num_replicas, in_multi_replica_context, replica_seed
+    global_batch_size      rows summed over replicas
+    cross_replica_mean     the global batch's mean from per-replica means
+    replica_id, num_replicas, in_multi_replica_context
+    replica_seed           a stateless seed of this replica's own
+    decorrelate_replicas   per-replica seeds for Keras' random layers
     scale_loss, unscale_loss
                            divide / multiply by the replica count
     build_optimizers       build optimizers in the strategy scope before fit
     apply_if               an optimizer update on the steps a condition holds
+    assign_in_sync         assign step-computed state to mirrored variables
     reducible_logs         train_step logs that Keras can reduce multi-worker
     get_strategy           MirroredStrategy over devices/GPUs, or the default
 
-A trainer's step with negatives from the whole global batch:
-
-```python
-def train_step(self, data):
-    x, y = data
-    with tf.GradientTape() as tape:
-        zx, zy = self.f(x, training=True), self.g(y, training=True)
-        logits = tf.matmul(zx, all_gather(zy), transpose_b=True) / self.tau
-        labels = local_batch_indices(zx)
-        loss = tf.reduce_mean(
-            tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits)
-        )
-        scaled = scale_loss(loss)   # summed replica gradients = 1 replica
-    grads = tape.gradient(scaled, self.trainable_variables)
-    self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
-    return reducible_logs({"loss": loss})
-```
-
-Pitfalls this package handles, and the rules that go with them:
-- Create mirrored strategies with `get_strategy`: two strategies made
-  directly with TensorFlow in one process share collective keys and can
-  abort each other's collectives ("Shape mismatch in the collective
-  instance ...").
-- Create every optimizer inside the strategy scope and build the ones
-  `compile` does not know about with `build_optimizers` before `fit`.
-- Under `MultiWorkerMirroredStrategy` with several workers, Keras 3.15's
-  `fit` needs single-tensor batches and `reducible_logs` (see
-  `keras_infomin.distribute.logs`).
+The losses (`losses.Objective`) and the trainers (`models.Trainer`) use
+them so that several replicas take one replica's step on the global batch;
+docs/distributed.md gives the recipes and the traps they avoid.
 """
 
 from keras_infomin.distribute.collectives import all_gather
+from keras_infomin.distribute.collectives import cross_replica_mean
+from keras_infomin.distribute.collectives import gather_candidates
+from keras_infomin.distribute.collectives import global_batch_size
 from keras_infomin.distribute.collectives import local_batch_indices
 from keras_infomin.distribute.collectives import local_batch_offset
 from keras_infomin.distribute.logs import reducible_logs
 from keras_infomin.distribute.optimizers import apply_if
+from keras_infomin.distribute.optimizers import assign_in_sync
 from keras_infomin.distribute.optimizers import build_optimizers
+from keras_infomin.distribute.replica import decorrelate_replicas
 from keras_infomin.distribute.replica import in_multi_replica_context
 from keras_infomin.distribute.replica import num_replicas
 from keras_infomin.distribute.replica import replica_id
@@ -63,8 +49,13 @@ from keras_infomin.distribute.strategy import get_strategy
 __all__ = [
     "all_gather",
     "apply_if",
+    "assign_in_sync",
     "build_optimizers",
+    "cross_replica_mean",
+    "decorrelate_replicas",
+    "gather_candidates",
     "get_strategy",
+    "global_batch_size",
     "in_multi_replica_context",
     "local_batch_indices",
     "local_batch_offset",

@@ -1,15 +1,8 @@
 """Cross-replica gathering with gradients, and this replica's rows in it.
 
 Contrastive losses need negatives from the whole global batch, not only from
-the rows a replica sees. The recipe used by the trainers:
-
-```python
-z = encoder(x_local)                    # [n_r, d] on replica r
-z_all = all_gather(z)                   # [N, d], N = sum_r n_r
-scores = z @ transpose(z_all)           # [n_r, N]
-labels = local_batch_indices(z)         # positives sit at column offset_r + i
-loss = scale_loss(mean(cross_entropy(labels, scores)))
-```
+the rows a replica sees: replica `r` scores its rows `z_r` against
+`all_gather(z)`, its positives at columns `local_batch_indices(z_r)`.
 
 Gradients. Write `L = sum_r L_r` for the sum of the replicas' losses and
 `z_r` for the rows produced on replica `r`. `L` depends on `z_r` through
@@ -180,3 +173,90 @@ def local_batch_indices(x, axis=0):
     axis = _normalise_axis(x, axis)
     n = tf.shape(x, out_type=tf.int32)[axis]
     return local_batch_offset(x, axis) + tf.range(n, dtype=tf.int32)
+
+
+def global_batch_size(x):
+    """Rows of `x` summed over replicas, an int32 scalar (one all-gather)."""
+    x = tf.convert_to_tensor(x)
+    local = tf.shape(x, out_type=tf.int32)[0]
+    if not in_multi_replica_context():
+        return local
+    return tf.reduce_sum(all_gather(tf.reshape(local, [1])))
+
+
+def cross_replica_mean(value, rows):
+    """The global batch's mean from this replica's mean over `rows` rows.
+
+    Replica `r` holds `value_r`, a mean over its `n_r` rows (a bound
+    averaged over its anchors). Every replica receives
+
+        sum_r n_r value_r / sum_r n_r
+
+    the value one replica would compute on the whole batch, with gradients
+    reaching every replica's `value_r` through `all_gather`. A loss built
+    on it is the same on every replica, so dividing it by the replica count
+    (`scale_loss`) gives the one-replica step even when the replicas hold
+    different numbers of rows (a short last batch) or a nonlinearity
+    follows (`|I - target|`), and the logs read the global value under
+    every strategy (`TPUStrategy` reports the first replica's). Rows may be
+    0 on some replicas (their `value_r` is then ignored, even if not
+    finite); if all are 0 the result is 0. With one replica it is `value`.
+
+    Args:
+        value: scalar floating tensor, this replica's mean.
+        rows: scalar, the number of rows it averages.
+
+    Returns:
+        Scalar tensor, the mean over the global batch.
+    """
+    if not in_multi_replica_context():
+        return value
+    value = tf.convert_to_tensor(value)
+    rows = tf.stop_gradient(tf.cast(rows, value.dtype))
+    weighted = tf.where(rows > 0, value, tf.zeros_like(value)) * rows
+    pair = tf.reshape(tf.stack([weighted, rows]), [1, 2])
+    total = tf.reduce_sum(all_gather(pair), axis=0)
+    return tf.math.divide_no_nan(total[0], total[1])
+
+
+def gather_candidates(anchors, candidates):
+    """Every replica's candidates, partners first in global row order.
+
+    Each replica holds `anchors` `[n_r, ...]` and `candidates` `[m_r, ...]`
+    whose first `n_r` rows are the anchors' partners (the rest extra
+    negatives). Returns `[N + E, ...]`: the partners of all replicas in the
+    order of `all_gather(anchors)`, then all the extras, so that the
+    partner of global row `g` sits in column `g` (the diagonal convention
+    of `keras_infomin.bounds`; local row `i` is global row
+    `local_batch_offset(anchors) + i`). Gradients reach every replica's
+    rows. One gather of `candidates` (never of an empty tensor on every
+    replica, which the collective does not survive) and one of the sizes.
+    With one replica it is `candidates`.
+
+    Args:
+        anchors: the local anchors, static rank >= 1.
+        candidates: the local candidates, at least as many rows.
+
+    Returns:
+        The gathered candidates.
+    """
+    if not in_multi_replica_context():
+        return candidates
+    candidates = tf.convert_to_tensor(candidates)
+    n = tf.shape(anchors, out_type=tf.int32)[0]
+    m = tf.shape(candidates, out_type=tf.int32)[0]
+    sizes = all_gather(tf.reshape(tf.stack([n, m]), [1, 2]))  # [R, 2]
+    gathered = all_gather(candidates)
+    ends = tf.cumsum(sizes[:, 1])
+    rows = tf.range(ends[-1], dtype=tf.int32)
+    owner = tf.searchsorted(ends, rows, side="right")
+    local = rows - tf.gather(ends - sizes[:, 1], owner)
+    extra = tf.cast(local >= tf.gather(sizes[:, 0], owner), tf.int32)
+    order = tf.argsort(extra, stable=True)
+    return tf.gather(_dense_gradient(gathered), order)
+
+
+@tf.custom_gradient
+def _dense_gradient(x):
+    """Identity whose gradient is dense (the collectives take no slices)."""
+    return tf.identity(x), tf.convert_to_tensor

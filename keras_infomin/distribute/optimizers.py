@@ -135,7 +135,10 @@ def apply_if(optimizer, grads, variables, condition):
     Args:
         optimizer: a built `keras.optimizers.Optimizer`.
         grads: list of gradients, one per variable (`None` entries are
-            skipped by Keras as usual).
+            skipped by Keras as usual), or a function of no arguments
+            returning them: with one replica it only runs on the steps
+            that update, so a player's backward pass costs nothing on the
+            others.
         variables: list of the variables to update.
         condition: boolean scalar tensor, the same on every replica (derive
             it from `optimizer.iterations` or another mirrored counter).
@@ -150,20 +153,27 @@ def apply_if(optimizer, grads, variables, condition):
     apply_if(self.critic_optimizer, critic_grads, critic_vars, due)
     ```
     """
-    grads, variables = list(grads), list(variables)
-    if len(grads) != len(variables):
-        raise ValueError(
-            f"`grads` and `variables` must have the same length; received "
-            f"{len(grads)} gradients for {len(variables)} variables."
-        )
+    variables = list(variables)
+
+    def gradients():
+        values = list(grads() if callable(grads) else grads)
+        if len(values) != len(variables):
+            raise ValueError(
+                "`grads` and `variables` must have the same length; received "
+                f"{len(values)} gradients for {len(variables)} variables."
+            )
+        return values
+
     context = tf.distribute.get_replica_context()
     if context is None or num_replicas() == 1:
 
         def update():
-            optimizer.apply(grads, variables)
+            optimizer.apply(gradients(), variables)
             return ops.ones((), "bool")
 
         return ops.cond(condition, update, lambda: ops.zeros((), "bool"))
+
+    grads = gradients()
 
     present = [k for k, g in enumerate(grads) if g is not None]
     reduced = context.all_reduce(
@@ -205,3 +215,38 @@ class _no_merge_call:
         else:
             del self.extended._use_merge_call
         return False
+
+
+def assign_in_sync(variables, values):
+    """Assigns `values` to `variables` from a train step, under any strategy.
+
+    In a replica context with several replicas the assignment goes through
+    `merge_call`, where every mirrored copy receives its own replica's
+    value; use it for state that the step computes identically on every
+    replica from synchronised weights and gathered tensors (a momentum
+    encoder, a queue of keys). Elsewhere it is a plain assignment.
+
+    Args:
+        variables: list of Keras or TensorFlow variables.
+        values: list of tensors, one per variable.
+
+    Example:
+
+    ```python
+    assign_in_sync([self.queue, self.pointer], [new_queue, new_pointer])
+    ```
+    """
+    context = tf.distribute.get_replica_context()
+    if context is None or num_replicas() == 1:
+        for variable, value in zip(variables, values):
+            variable.assign(value)
+        return
+
+    def merge(strategy, *pairs):
+        for variable, value in pairs:
+            strategy.extended.update(
+                variable, lambda v, x: v.assign(x), args=(value,)
+            )
+
+    tf_variables = [getattr(v, "value", v) for v in variables]
+    context.merge_call(merge, args=tuple(zip(tf_variables, values)))

@@ -33,6 +33,19 @@ import tensorflow as tf
 from keras_infomin.distribute.replica import num_replicas
 
 
+def _times_replicas(loss, power):
+    loss = tf.convert_to_tensor(loss)
+    if not loss.dtype.is_floating:
+        raise TypeError(
+            "`loss` must be a floating-point tensor; received dtype "
+            f"{loss.dtype.name}."
+        )
+    replicas = num_replicas()
+    if replicas == 1:
+        return loss
+    return loss * tf.cast(float(replicas) ** power, loss.dtype)
+
+
 def scale_loss(loss):
     """Divides `loss` by the number of replicas in sync.
 
@@ -54,16 +67,7 @@ def scale_loss(loss):
     self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
     ```
     """
-    loss = tf.convert_to_tensor(loss)
-    if not loss.dtype.is_floating:
-        raise TypeError(
-            "`loss` must be a floating-point tensor; received dtype "
-            f"{loss.dtype.name}."
-        )
-    replicas = num_replicas()
-    if replicas == 1:
-        return loss
-    return loss * tf.cast(1.0 / replicas, loss.dtype)
+    return _times_replicas(loss, -1)
 
 
 def unscale_loss(loss):
@@ -81,13 +85,4 @@ def unscale_loss(loss):
     self.loss_tracker.update_state(unscale_loss(scaled))
     ```
     """
-    loss = tf.convert_to_tensor(loss)
-    if not loss.dtype.is_floating:
-        raise TypeError(
-            "`loss` must be a floating-point tensor; received dtype "
-            f"{loss.dtype.name}."
-        )
-    replicas = num_replicas()
-    if replicas == 1:
-        return loss
-    return loss * tf.cast(replicas, loss.dtype)
+    return _times_replicas(loss, 1)

@@ -15,6 +15,7 @@ from keras_infomin.evaluation.fresh_critic import fresh_critic_mi
 from keras_infomin.evaluation.knn import knn_accuracy
 from keras_infomin.evaluation.linear_probe import linear_probe
 from keras_infomin.evaluation.rankme import rankme
+from keras_infomin.models.trainer import Trainer
 from keras_infomin.utils import check_positive
 
 
@@ -76,8 +77,10 @@ class _EvaluationCallback(_PeriodicCallback):
 
         In order: the `encoder` given to the constructor (a layer, model or
         callable; a string names an attribute of the model, e.g.
-        `"online_encoder"`), else `model.encoder` when the model has one,
-        else the model itself (its `call`).
+        `"online_encoder"`); else, for a trainer of `keras_infomin.models`,
+        the model itself (its `call` is the representation: inference
+        views, every encoder); else `model.encoder` when the model has
+        one; else the model itself.
         """
         encoder = self.encoder
         if isinstance(encoder, str):
@@ -90,6 +93,8 @@ class _EvaluationCallback(_PeriodicCallback):
             return getattr(self.model, encoder)
         if encoder is not None:
             return encoder
+        if isinstance(self.model, Trainer):
+            return self.model
         encoder = getattr(self.model, "encoder", None)
         return self.model if encoder is None else encoder
 
@@ -116,7 +121,7 @@ class LinearProbe(_EvaluationCallback):
         test: same, for the accuracy.
         every: run every `every` epochs.
         encoder: a layer/model/callable, the name of a model attribute, or
-            `None` (use `model.encoder` or else the model).
+            `None` (see `resolve_encoder`: a trainer's representation).
         method: `"sklearn"` or `"keras"`, see `linear_probe`.
         batch_size: batch size of feature extraction.
         log_key: key written into the logs.
@@ -178,7 +183,7 @@ class KNNMonitor(_EvaluationCallback):
         temperature: weight temperature (0.07).
         every: run every `every` epochs.
         encoder: a layer/model/callable, the name of a model attribute, or
-            `None` (use `model.encoder` or else the model).
+            `None` (see `resolve_encoder`: a trainer's representation).
         batch_size: batch size of feature extraction.
         num_classes: number of classes (default: largest label + 1).
         log_key: key written into the logs.

@@ -21,6 +21,13 @@ and `saved_model_cli`, and a `serve(inputs)` endpoint (inference mode) for
 `keras.layers.TFSMLayer(path)`. One artefact thus serves fine-tuning, Keras
 3 inference and TF Serving; there is no separate serving export.
 
+Only the variables that `call` reads are exported: for a trainer of
+`keras_infomin.models`, whose `call` returns the representation, that is
+the representation path (encoders, and a learned view generator), never
+its projection head, critic, momentum encoder or queue, so
+`hub.KerasLayer(path, trainable=True)` fine-tunes it without "Gradients
+do not exist" warnings.
+
 Gradients. The traced functions are built from ordinary TensorFlow ops;
 custom gradients an encoder may define (`tf.custom_gradient`,
 `keras.ops.custom_gradient`) are stored with the functions
@@ -58,6 +65,28 @@ def _regularization_loss_fn(variable):
     return tf.function(penalty, input_signature=[])
 
 
+def _captured_ids(functions):
+    """Ids of the variables (and their replica components) functions read."""
+    ids = set()
+    for function in functions:
+        for variable in function.variables:
+            ids.add(id(variable))
+            for component in getattr(variable, "values", ()):
+                ids.add(id(component))
+    return ids
+
+
+def _used(variables, ids):
+    """The Keras `variables` whose TensorFlow variable is in `ids`."""
+    used = []
+    for variable in variables:
+        value = variable.value
+        parts = [value, *getattr(value, "values", ())]
+        if any(id(part) in ids for part in parts):
+            used.append(variable)
+    return used
+
+
 class _HubModule(tf.__internal__.tracking.AutoTrackable):
     """The object saved by `export_hub` (see the module docstring)."""
 
@@ -70,23 +99,29 @@ class _HubModule(tf.__internal__.tracking.AutoTrackable):
         def serve(inputs):
             return encoder(inputs, training=False)
 
-        # Trace first: layers that create weights lazily do so now, and the
-        # variable lists below then hold every weight the functions read.
+        # Trace first: layers that create weights lazily do so now. The
+        # export keeps the variables the traced functions read, no others:
+        # a trainer's projection head or critic is not on the path of its
+        # `call` (the representation), so fine-tuning sees no variable
+        # without a gradient.
         call_fn = tf.function(call)
-        for training in (False, True):
+        traced = [
             call_fn.get_concrete_function(spec, training=training)
+            for training in (False, True)
+        ]
         serve_fn = tf.function(serve, input_signature=[spec])
-        serve_fn.get_concrete_function()
-
-        trainable = [v.value for v in encoder.trainable_variables]
+        traced.append(serve_fn.get_concrete_function())
+        read = _captured_ids(traced)
+        trainable = _used(encoder.trainable_variables, read)
         seen = {id(v) for v in trainable}
-        others = [v.value for v in encoder.variables]
-        others = [v for v in others if id(v) not in seen]
-        self.variables = trainable + others
-        self.trainable_variables = trainable
+        others = [
+            v for v in _used(encoder.variables, read) if id(v) not in seen
+        ]
+        self.variables = [v.value for v in trainable + others]
+        self.trainable_variables = [v.value for v in trainable]
         self.regularization_losses = [
             _regularization_loss_fn(v)
-            for v in encoder.trainable_variables
+            for v in trainable
             if getattr(v, "regularizer", None) is not None
         ]
         self.__call__ = call_fn
@@ -213,7 +248,9 @@ def export_hub(
     become `{output_name}_{i}`).
 
     Args:
-        encoder: a built `keras.Model` or `keras.layers.Layer`.
+        encoder: a built `keras.Model` or `keras.layers.Layer`, e.g. a
+            trainer of `keras_infomin.models` (its representation is
+            exported) or one of its encoders.
         path: directory to write (must not exist unless `overwrite`).
         overwrite: replace an existing SavedModel directory (or empty
             directory) at `path`. Anything else at `path` is never deleted.

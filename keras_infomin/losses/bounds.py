@@ -1,16 +1,27 @@
 """One Keras loss per MI bound: `loss = -bound` (nats)."""
 
-from keras import ops
-
-from keras_infomin import bounds
 from keras_infomin.losses.base import MutualInformationLoss
 from keras_infomin.utils import register
 from keras_infomin.utils.validation import check_in_range
 from keras_infomin.utils.validation import check_positive
 
 
+class _BoundLoss(MutualInformationLoss):
+    """A loss on the bound `BOUND`, whose arguments are `ARGS`."""
+
+    BOUND = None
+    ARGS = ()
+
+    def __init__(self, **kwargs):
+        bound_kwargs = {k: kwargs.pop(k) for k in self.ARGS if k in kwargs}
+        super().__init__(self.BOUND, bound_kwargs=bound_kwargs, **kwargs)
+
+    def get_config(self):
+        return {**super().get_config(), **self.objective.bound_kwargs}
+
+
 @register
-class InfoNCE(MutualInformationLoss):
+class InfoNCE(_BoundLoss):
     """Negative InfoNCE bound: the softmax cross-entropy of the true pair.
 
         loss = -(1/N sum_i [S_ii - log sum_j exp S_ij] + log M)
@@ -18,11 +29,12 @@ class InfoNCE(MutualInformationLoss):
     Its minimum is `-log M` (the bound's cap). With `temperature` and
     `cosine=True` it is SimCLR's NT-Xent / MoCo's contrastive loss; with
     `symmetric=True` it averages the row and column directions (CLIP).
-    Embedding pairs go through the fused `bounds.infonce_dot`.
+    Embedding pairs go through the fused `bounds.infonce_dot`, with the
+    negatives of every replica under `tf.distribute`.
 
     Args:
-        temperature, cosine, target: see `MutualInformationLoss`.
-        symmetric: average `x -> y` and `y -> x` bounds (square scores).
+        temperature, cosine, symmetric, target, gather: see
+            `MutualInformationLoss`.
 
     Example:
 
@@ -36,43 +48,18 @@ class InfoNCE(MutualInformationLoss):
     ```
     """
 
-    def __init__(self, temperature=1.0, symmetric=False, **kwargs):
-        super().__init__(temperature=temperature, **kwargs)
-        self.symmetric = bool(symmetric)
-
-    def bound(self, scores):
-        value = bounds.infonce(scores)
-        if self.symmetric:
-            n, m = scores.shape
-            if n is not None and m is not None and n != m:
-                raise ValueError(
-                    "`symmetric=True` needs a square score matrix; received "
-                    f"shape {(n, m)}."
-                )
-            value = 0.5 * (value + bounds.infonce(ops.transpose(scores)))
-        return value
-
-    def bound_from_pair(self, z1, z2):
-        if self.cosine:
-            z1 = ops.normalize(z1, axis=-1)
-            z2 = ops.normalize(z2, axis=-1)
-        z1 = z1 / ops.cast(self.temperature, z1.dtype)
-        return bounds.infonce_dot(z1, z2, symmetric=self.symmetric)
-
-    def get_config(self):
-        return {**super().get_config(), "symmetric": self.symmetric}
+    BOUND = "infonce"
 
 
 @register
-class NWJ(MutualInformationLoss):
+class NWJ(_BoundLoss):
     """Negative NWJ bound, `-(E_p f - e^-1 E_q e^f)` (see `bounds.nwj`)."""
 
-    def bound(self, scores):
-        return bounds.nwj(scores)
+    BOUND = "nwj"
 
 
 @register
-class TUBA(MutualInformationLoss):
+class TUBA(_BoundLoss):
     """Negative TUBA bound with a constant log-baseline (see `bounds.tuba`).
 
     Args:
@@ -80,58 +67,77 @@ class TUBA(MutualInformationLoss):
             model: compute its scores minus `log a(y)` there).
     """
 
+    BOUND = "tuba"
+    ARGS = ("log_baseline",)
+
     def __init__(self, log_baseline=0.0, **kwargs):
-        super().__init__(**kwargs)
-        self.log_baseline = float(log_baseline)
-
-    def bound(self, scores):
-        return bounds.tuba(scores, self.log_baseline)
-
-    def get_config(self):
-        return {**super().get_config(), "log_baseline": self.log_baseline}
+        super().__init__(log_baseline=float(log_baseline), **kwargs)
 
 
 @register
-class DV(MutualInformationLoss):
+class DV(_BoundLoss):
     """Negative Donsker-Varadhan bound (see `bounds.dv`)."""
 
-    def bound(self, scores):
-        return bounds.dv(scores)
+    BOUND = "dv"
 
 
 @register
-class JS(MutualInformationLoss):
+class MINE(_BoundLoss):
+    """MINE: the DV value, trained with a moving-average gradient.
+
+    The running average of the partition term lives in
+    `objective.log_partition_average` and is carried from call to call
+    (create the loss inside the strategy's scope to train under
+    `tf.distribute`); it is updated at every call, `evaluate` included.
+    `models.MIEstimator(bound="mine")` or a trainer with `bound="mine"`
+    saves it with the model and updates it only while training.
+
+    Args:
+        momentum: weight of the past in the moving average, in [0, 1).
+    """
+
+    BOUND = "mine"
+    ARGS = ("momentum",)
+
+    def __init__(self, momentum=0.9, **kwargs):
+        check_in_range("momentum", momentum, 0.0, 1.0, high_open=True)
+        super().__init__(momentum=momentum, **kwargs)
+
+    def call(self, y_true, y_pred):
+        del y_true
+        estimate = self.objective.estimate(y_pred, training=True)
+        return self.objective.loss(estimate)
+
+
+@register
+class JS(_BoundLoss):
     """Jensen-Shannon training; the value is the TUBA MI read-out.
 
     Minimising it follows the gradient of the f-GAN JS objective; the loss
     value is `-tuba(f)`, minus the MI estimate (see `bounds.js`).
     """
 
-    def bound(self, scores):
-        return bounds.js(scores)
+    BOUND = "js"
 
 
 @register
-class SMILE(MutualInformationLoss):
+class SMILE(_BoundLoss):
     """SMILE: JS gradient, clipped-DV value (see `bounds.smile`).
 
     Args:
         tau: clipping threshold (5 is the usual choice), `None` for none.
     """
 
+    BOUND = "smile"
+    ARGS = ("tau",)
+
     def __init__(self, tau=5.0, **kwargs):
-        super().__init__(**kwargs)
-        self.tau = check_positive("tau", tau, allow_none=True)
-
-    def bound(self, scores):
-        return bounds.smile(scores, self.tau)
-
-    def get_config(self):
-        return {**super().get_config(), "tau": self.tau}
+        check_positive("tau", tau, allow_none=True)
+        super().__init__(tau=tau, **kwargs)
 
 
 @register
-class Interpolated(MutualInformationLoss):
+class Interpolated(_BoundLoss):
     """Negative interpolated bound I_alpha (see `bounds.interpolated`).
 
     Args:
@@ -139,17 +145,11 @@ class Interpolated(MutualInformationLoss):
         log_baseline: constant `log q(y)`.
     """
 
+    BOUND = "interpolated"
+    ARGS = ("alpha", "log_baseline")
+
     def __init__(self, alpha=0.01, log_baseline=0.0, **kwargs):
-        super().__init__(**kwargs)
-        self.alpha = check_in_range("alpha", alpha, 0.0, 1.0, low_open=True)
-        self.log_baseline = float(log_baseline)
-
-    def bound(self, scores):
-        return bounds.interpolated(scores, self.alpha, self.log_baseline)
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "alpha": self.alpha,
-            "log_baseline": self.log_baseline,
-        }
+        check_in_range("alpha", alpha, 0.0, 1.0, low_open=True)
+        super().__init__(
+            alpha=alpha, log_baseline=float(log_baseline), **kwargs
+        )

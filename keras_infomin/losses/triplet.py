@@ -5,7 +5,6 @@ import math
 from keras import ops
 
 from keras_infomin.bounds.common import diagonal_mask
-from keras_infomin.bounds.common import validate_scores
 from keras_infomin.losses.base import ContrastiveLoss
 from keras_infomin.utils import register
 from keras_infomin.utils.validation import check_positive
@@ -25,6 +24,10 @@ class Triplet(ContrastiveLoss):
     learns comparable representations: what matters is the metric-learning
     structure, not the MI bound.
 
+    Pairs of embeddings are gathered from every replica under
+    `tf.distribute` (see `ContrastiveLoss`), so the anchors meet the
+    negatives of the global batch.
+
     Args:
         margin: positive margin `m`.
         mining: `"all"` negatives or the `"hardest"` one per anchor.
@@ -40,20 +43,24 @@ class Triplet(ContrastiveLoss):
             )
         self.mining = mining
 
-    def loss_from_scores(self, scores):
-        scores, _ = validate_scores(scores)
+    def call(self, y_true, y_pred):
+        del y_true
+        scores = self.objective.scores(y_pred)
         positives = ops.expand_dims(ops.diagonal(scores), 1)
         mask = diagonal_mask(scores)
         if self.mining == "hardest":
             negatives = ops.where(mask, -math.inf, scores)
             hardest = ops.max(negatives, axis=1, keepdims=True)
-            return ops.mean(ops.relu(self.margin - positives + hardest))
+            hinge = ops.relu(self.margin - positives + hardest)
+            # A row without negatives has hardest = -inf: no hinge term.
+            return ops.mean(ops.where(ops.isfinite(hardest), hinge, 0.0))
         hinge = ops.relu(self.margin - positives + scores)
         hinge = ops.where(mask, 0.0, hinge)
         count = ops.cast(ops.size(scores), scores.dtype) - ops.cast(
             ops.shape(scores)[0], scores.dtype
         )
-        return ops.sum(hinge) / count
+        # A batch without negatives (one row) has no hinge term: 0.
+        return ops.sum(hinge) / ops.maximum(count, 1.0)
 
     def get_config(self):
         return {

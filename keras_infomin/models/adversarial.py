@@ -12,36 +12,15 @@ import math
 import keras
 from keras import ops
 
-from keras_infomin import distribute
-from keras_infomin.losses.base import scale_for_replicas
+from keras_infomin.models import base
+from keras_infomin.models.trainer import Player
+from keras_infomin.models.trainer import Terms
+from keras_infomin.models.trainer import Trainer
 from keras_infomin.utils import register
-
-_RESERVED_COMPILE_ARGS = (
-    "optimizer",
-    "loss",
-    "loss_weights",
-    "metrics",
-    "weighted_metrics",
-)
-
-
-def _check_int(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(
-            f"`{name}` must be an int >= {minimum}; received {name}={value!r}."
-        )
-    return value
-
-
-def _dense(grads, variables):
-    """Gradients with `None` (unconnected variables) replaced by zeros."""
-    return [
-        ops.zeros_like(v) if g is None else g for g, v in zip(grads, variables)
-    ]
 
 
 @register
-class AdversarialInvertibleEncoder(keras.Model):
+class AdversarialInvertibleEncoder(Trainer):
     """An encoder that hides the labels from a linear classifier.
 
     Two players share each batch `(x, y)` of labelled data:
@@ -64,7 +43,10 @@ class AdversarialInvertibleEncoder(keras.Model):
     The schedule follows Tschannen et al. (2020, E2): `warmup_steps`
     classifier steps first, then rounds of `classifier_steps` classifier
     steps followed by one encoder step (1000 warm-up steps, then 10 : 1).
-    Each call of `train_step` (one batch) is one step of one player; the
+    Each call of `train_step` (one batch) is one step of one player: one
+    forward pass in training mode serves both players' losses, and only
+    the player whose turn it is computes its gradients and updates (the
+    two players of the package's `Trainer`, each with a schedule). The
     position in the schedule is the non-trainable variable `schedule_step`,
     saved with the model, so that a reloaded model resumes the schedule.
 
@@ -81,7 +63,9 @@ class AdversarialInvertibleEncoder(keras.Model):
     Logs: `classifier_loss` (`L_c`), `classifier_accuracy` and
     `uniform_kl` (`L_g`, 0 when the predictions are uniform), averaged over
     the epoch (over the steps of both players), and `encoder_steps`, the
-    number of encoder updates so far.
+    number of encoder updates so far. Compiled `metrics` read the labels
+    and the classifier's logits. Each player's loss includes the
+    regularisation losses of its own layers.
 
     Args:
         encoder: a Keras layer or model `x -> h` (e.g.
@@ -126,11 +110,11 @@ class AdversarialInvertibleEncoder(keras.Model):
                 f"{type(encoder).__name__}."
             )
         self.encoder = encoder
-        self.num_classes = _check_int("num_classes", num_classes, 2)
-        self.classifier_steps = _check_int(
+        self.num_classes = base.check_int("num_classes", num_classes, 2)
+        self.classifier_steps = base.check_int(
             "classifier_steps", classifier_steps, 1
         )
-        self.warmup_steps = _check_int("warmup_steps", warmup_steps, 0)
+        self.warmup_steps = base.check_int("warmup_steps", warmup_steps, 0)
         self.classifier = keras.layers.Dense(num_classes, name="classifier")
         self.schedule_step = keras.Variable(
             0,
@@ -139,14 +123,54 @@ class AdversarialInvertibleEncoder(keras.Model):
             aggregation="only_first_replica",
             name="schedule_step",
         )
-        self.encoder_optimizer = None
-        self.classifier_optimizer = None
-        self._compile_kwargs = {}
-        self.classifier_loss_tracker = keras.metrics.Mean(
-            name="classifier_loss"
+        self.track_logs("classifier_loss", "classifier_accuracy", "uniform_kl")
+
+    OPTIMIZERS = {
+        "encoder_optimizer": lambda: keras.optimizers.Adam(1e-5),
+        "classifier_optimizer": lambda: keras.optimizers.Adam(1e-3),
+    }
+    OPTIMIZER_ALIAS = False
+
+    @property
+    def encoders(self):
+        """`[encoder]`, the vocabulary of the other trainers."""
+        return [self.encoder]
+
+    @property
+    def encoder_optimizer(self):
+        """The encoder's optimizer (`model.optimizer`)."""
+        return getattr(self, "optimizer", None)
+
+    def players(self):
+        """The encoder and the classifier, taking turns (`is_encoder_turn`)."""
+
+        def encoder_due():
+            return self.is_encoder_turn(
+                ops.convert_to_tensor(self.schedule_step)
+            )
+
+        return [
+            Player(
+                "encoder",
+                self.encoder_optimizer,
+                [self.encoder],
+                due=encoder_due,
+                log="uniform_kl",
+            ),
+            Player(
+                "classifier",
+                getattr(self, "classifier_optimizer", None),
+                [self.classifier],
+                due=lambda: ops.logical_not(encoder_due()),
+                log="classifier_loss",
+            ),
+        ]
+
+    def metric_specs(self):
+        return (
+            keras.KerasTensor((None,), "int32"),
+            keras.KerasTensor((None, self.num_classes), "float32"),
         )
-        self.accuracy_tracker = keras.metrics.Mean(name="classifier_accuracy")
-        self.uniform_kl_tracker = keras.metrics.Mean(name="uniform_kl")
 
     # ----------------------------------------------------------------- build
     def build(self, input_shape):
@@ -155,22 +179,7 @@ class AdversarialInvertibleEncoder(keras.Model):
         if not self.classifier.built:
             self.classifier.build((None, width))
         self.built = True
-        self._build_optimizers()
-
-    def _build_optimizers(self):
-        import tensorflow as tf
-
-        if self.encoder_optimizer is None or not self.built:
-            return
-        if tf.inside_function():
-            # A symbolic build (e.g. `fit`'s first look at the data) runs in
-            # a scratch graph; `make_train_function` builds them eagerly.
-            return
-        distribute.build_optimizers(
-            self,
-            (self.encoder_optimizer, self.encoder),
-            (self.classifier_optimizer, self.classifier),
-        )
+        self.build_optimizers()
 
     # --------------------------------------------------------------- forward
     def call(self, inputs, training=False):
@@ -183,67 +192,6 @@ class AdversarialInvertibleEncoder(keras.Model):
     def classify(self, inputs, training=False):
         """The classifier's logits `c(g(x))`, shape `[batch, num_classes]`."""
         return self._logits(self(inputs, training=training), training)
-
-    # -------------------------------------------------------------- compile
-    def compile(
-        self, encoder_optimizer=None, classifier_optimizer=None, **kwargs
-    ):
-        """Configures the two players' optimizers.
-
-        Args:
-            encoder_optimizer: optimizer of the encoder (name, config or
-                instance); default `Adam(1e-5)`, the paper's.
-            classifier_optimizer: optimizer of the classifier; default
-                `Adam(1e-3)`, the paper's.
-            **kwargs: further `keras.Model.compile` arguments
-                (`run_eagerly`, `steps_per_execution`, `jit_compile`);
-                `optimizer`, `loss` and `metrics` are not accepted: the
-                losses are fixed by the game.
-        """
-        reserved = sorted(k for k in kwargs if k in _RESERVED_COMPILE_ARGS)
-        if reserved:
-            raise ValueError(
-                "AdversarialInvertibleEncoder.compile takes "
-                "`encoder_optimizer` and `classifier_optimizer`; its losses "
-                f"are fixed by the game. Received unsupported arguments "
-                f"{reserved}."
-            )
-        if encoder_optimizer is None:
-            encoder_optimizer = keras.optimizers.Adam(1e-5)
-        if classifier_optimizer is None:
-            classifier_optimizer = keras.optimizers.Adam(1e-3)
-        encoder_optimizer = keras.optimizers.get(encoder_optimizer)
-        classifier_optimizer = keras.optimizers.get(classifier_optimizer)
-        if encoder_optimizer is classifier_optimizer:
-            raise ValueError(
-                "`encoder_optimizer` and `classifier_optimizer` must be two "
-                "distinct optimizer instances (each keeps its own state); "
-                "received the same object twice."
-            )
-        self.encoder_optimizer = encoder_optimizer
-        self.classifier_optimizer = classifier_optimizer
-        self._compile_kwargs = dict(kwargs)
-        super().compile(optimizer=None, **kwargs)
-        self._build_optimizers()
-
-    def get_compile_config(self):
-        if self.encoder_optimizer is None:
-            return {}
-        return {
-            "encoder_optimizer": keras.saving.serialize_keras_object(
-                self.encoder_optimizer
-            ),
-            "classifier_optimizer": keras.saving.serialize_keras_object(
-                self.classifier_optimizer
-            ),
-            **self._compile_kwargs,
-        }
-
-    def compile_from_config(self, config):
-        config = dict(config)
-        for key in ("encoder_optimizer", "classifier_optimizer"):
-            config[key] = keras.optimizers.deserialize(config[key])
-        self.compile(**config)
 
     # ------------------------------------------------------------- training
     def _labels(self, y):
@@ -264,20 +212,9 @@ class AdversarialInvertibleEncoder(keras.Model):
             )
         return ops.cast(y, "int32")
 
-    def _unpack(self, data):
-        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        if sample_weight is not None:
-            raise ValueError(
-                "AdversarialInvertibleEncoder takes no `sample_weight`; "
-                "received one."
-            )
-        if not self.built:
-            self.build((None,) + tuple(x.shape[1:]))
-        return x, self._labels(y)
-
     def _terms(self, logits, labels):
         """Returns `(L_c, L_g, accuracy)` for a batch of logits."""
-        log_probs = ops.log_softmax(logits, axis=-1)
+        log_probs = ops.log_softmax(ops.cast(logits, "float32"), axis=-1)
         cross_entropy = -ops.mean(
             ops.take_along_axis(log_probs, ops.expand_dims(labels, -1), -1)
         )
@@ -286,26 +223,27 @@ class AdversarialInvertibleEncoder(keras.Model):
         accuracy = ops.mean(ops.cast(ops.equal(predicted, labels), "float32"))
         return cross_entropy, uniform_kl, accuracy
 
-    def _classifier_gradients(self, x, labels):
-        import tensorflow as tf
+    def compute_terms(self, data, training):
+        x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
+        labels = self._labels(y)
+        logits = self._logits(self.encoder(x, training=training), training)
+        cross_entropy, uniform_kl, accuracy = self._terms(logits, labels)
+        return Terms(
+            losses={"classifier": cross_entropy, "encoder": uniform_kl},
+            logs={"classifier_accuracy": accuracy},
+            labels=labels,
+            predictions=logits,
+        )
 
-        features = ops.stop_gradient(self.encoder(x, training=False))
-        variables = self.classifier.trainable_variables
-        with tf.GradientTape() as tape:
-            logits = self._logits(features, training=True)
-            terms = self._terms(logits, labels)
-            scaled = scale_for_replicas(terms[0])
-        return terms, _dense(tape.gradient(scaled, variables), variables)
+    def end_step(self, terms):
+        self.schedule_step.assign_add(1)
 
-    def _encoder_gradients(self, x, labels):
-        import tensorflow as tf
-
-        variables = self.encoder.trainable_variables
-        with tf.GradientTape() as tape:
-            logits = self._logits(self.encoder(x, training=True))
-            terms = self._terms(logits, labels)
-            scaled = scale_for_replicas(terms[1])
-        return terms, _dense(tape.gradient(scaled, variables), variables)
+    def status_logs(self):
+        return {
+            "encoder_steps": ops.cast(
+                self.encoder_optimizer.iterations, "float32"
+            )
+        }
 
     def classifier_step(self, x, labels):
         """One classifier update on `(x, labels)`; the encoder is frozen.
@@ -317,11 +255,7 @@ class AdversarialInvertibleEncoder(keras.Model):
         Returns:
             `(L_c, L_g, accuracy)` before the update.
         """
-        terms, grads = self._classifier_gradients(x, labels)
-        self.classifier_optimizer.apply(
-            grads, self.classifier.trainable_variables
-        )
-        return terms
+        return self._step_of("classifier", x, labels)
 
     def encoder_step(self, x, labels):
         """One encoder update towards uniform predictions; classifier fixed.
@@ -331,9 +265,16 @@ class AdversarialInvertibleEncoder(keras.Model):
         Returns:
             `(L_c, L_g, accuracy)` before the update.
         """
-        terms, grads = self._encoder_gradients(x, labels)
-        self.encoder_optimizer.apply(grads, self.encoder.trainable_variables)
-        return terms
+        return self._step_of("encoder", x, labels)
+
+    def _step_of(self, name, x, labels):
+        self.ensure_built((x, labels))
+        terms = self.step_players((x, labels), [name])
+        return (
+            terms.losses["classifier"],
+            terms.losses["encoder"],
+            terms.logs["classifier_accuracy"],
+        )
 
     def is_encoder_turn(self, step):
         """Whether schedule step `step` (0-based) is an encoder step."""
@@ -343,125 +284,11 @@ class AdversarialInvertibleEncoder(keras.Model):
             after >= 0, ops.equal(after % rounds, self.classifier_steps)
         )
 
-    def make_train_function(self, force=False):
-        self._build_optimizers()
-        return super().make_train_function(force=force)
-
-    def train_step(self, data):
-        if self.encoder_optimizer is None:
-            raise ValueError(
-                "Call `compile(encoder_optimizer=..., "
-                "classifier_optimizer=...)` before `fit`."
-            )
-        import tensorflow as tf
-
-        x, labels = self._unpack(data)
-        turn = self.is_encoder_turn(ops.convert_to_tensor(self.schedule_step))
-        if (
-            not tf.distribute.has_strategy()
-            or tf.__internal__.distribute.strategy_supports_no_merge_call()
-        ):
-            terms = ops.cond(
-                turn,
-                lambda: self.encoder_step(x, labels),
-                lambda: self.classifier_step(x, labels),
-            )
-        else:
-            terms = self._replicated_step(turn, x, labels)
-        self.schedule_step.assign_add(1)
-        return self._report(*terms)
-
-    def _replicated_step(self, turn, x, labels):
-        """One player's step under a strategy that synchronises replicas.
-
-        An optimizer's `apply` synchronises replicas (`merge_call`), which
-        `tf.distribute` does not allow inside a condition in replica
-        context. The active player's gradients are computed in a condition
-        (no synchronisation there; the other player gets zeros, never
-        applied); then, as in Keras's `LossScaleOptimizer`, the update's
-        condition is taken in cross-replica context and the chosen branch
-        applies the gradients on every replica.
-        """
-        import tensorflow as tf
-
-        encoder_vars = self.encoder.trainable_variables
-        classifier_vars = self.classifier.trainable_variables
-
-        def encoder_turn():
-            terms, grads = self._encoder_gradients(x, labels)
-            return terms, grads, [ops.zeros_like(v) for v in classifier_vars]
-
-        def classifier_turn():
-            terms, grads = self._classifier_gradients(x, labels)
-            return terms, [ops.zeros_like(v) for v in encoder_vars], grads
-
-        terms, encoder_grads, classifier_grads = ops.cond(
-            turn, encoder_turn, classifier_turn
-        )
-
-        def apply_encoder(grads):
-            self.encoder_optimizer.apply(grads, encoder_vars)
-
-        def apply_classifier(grads):
-            self.classifier_optimizer.apply(grads, classifier_vars)
-
-        def cross_replica(strategy, turn, encoder_grads, classifier_grads):
-            # Every replica reads the same schedule step: take the first.
-            turn = strategy.experimental_local_results(turn)[0]
-            ops.cond(
-                turn,
-                lambda: strategy.extended.call_for_each_replica(
-                    apply_encoder, args=(encoder_grads,)
-                ),
-                lambda: strategy.extended.call_for_each_replica(
-                    apply_classifier, args=(classifier_grads,)
-                ),
-            )
-
-        tf.distribute.get_replica_context().merge_call(
-            cross_replica, args=(turn, encoder_grads, classifier_grads)
-        )
-        return terms
-
-    def test_step(self, data):
-        x, labels = self._unpack(data)
-        logits = self.classify(x, training=False)
-        return self._report(*self._terms(logits, labels))
-
-    def _report(self, cross_entropy, uniform_kl, accuracy):
-        self.classifier_loss_tracker.update_state(cross_entropy)
-        self.uniform_kl_tracker.update_state(uniform_kl)
-        self.accuracy_tracker.update_state(accuracy)
-        logs = {m.name: m.result() for m in self.metrics}
-        if self.encoder_optimizer is not None:
-            logs["encoder_steps"] = ops.cast(
-                self.encoder_optimizer.iterations, "float32"
-            )
-        return distribute.reducible_logs(logs)
-
-    @property
-    def metrics(self):
-        return [
-            self.classifier_loss_tracker,
-            self.accuracy_tracker,
-            self.uniform_kl_tracker,
-        ]
-
     # ---------------------------------------------------------------- config
     def get_config(self):
-        config = super().get_config()
-        config.update(
-            encoder=keras.saving.serialize_keras_object(self.encoder),
+        return self.config_of(
+            encoder=self.encoder,
             num_classes=self.num_classes,
             classifier_steps=self.classifier_steps,
             warmup_steps=self.warmup_steps,
         )
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["encoder"] = keras.saving.deserialize_keras_object(
-            config["encoder"]
-        )
-        return cls(**config)

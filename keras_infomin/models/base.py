@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from keras_infomin import distribute
+from keras_infomin import critics
 
 
 def as_list(value, count, name):
@@ -19,20 +19,48 @@ def as_list(value, count, name):
     return [value] * count
 
 
+def default_critic(critic, temperature, default_temperature):
+    """`critic`, or the cosine critic at `temperature` when it is `None`.
+
+    The temperature is the critic's: a trainer's `temperature` argument
+    only configures its default critic, so both together are refused.
+    """
+    if critic is None:
+        if temperature is None:
+            temperature = default_temperature
+        return critics.InnerProduct(cosine=True, temperature=temperature)
+    if temperature is not None:
+        raise ValueError(
+            "`temperature` configures the default cosine critic; with your "
+            "own critic, give it the temperature (e.g. critics.InnerProduct("
+            f"cosine=True, temperature={temperature})). Received both."
+        )
+    return critics.get(critic)
+
+
+def check_int(name, value, minimum):
+    """`value` if it is an int >= `minimum`, else a clear `ValueError`."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(
+            f"`{name}` must be an int >= {minimum}; received {name}={value!r}."
+        )
+    return value
+
+
 def serialize(value):
-    if value is None:
-        return None
+    """Keras objects (and lists of them) serialised; plain values kept."""
     if isinstance(value, (list, tuple)):
-        return [keras.saving.serialize_keras_object(v) for v in value]
-    return keras.saving.serialize_keras_object(value)
+        return [serialize(v) for v in value]
+    if hasattr(value, "get_config"):
+        return keras.saving.serialize_keras_object(value)
+    return value
 
 
 def deserialize(value):
-    if value is None:
-        return None
+    """The inverse of `serialize`."""
     if isinstance(value, list):
-        return [keras.saving.deserialize_keras_object(v) for v in value]
-    if isinstance(value, dict):
+        return [deserialize(v) for v in value]
+    if isinstance(value, dict) and "class_name" in value:
         return keras.saving.deserialize_keras_object(value)
     return value
 
@@ -91,62 +119,6 @@ def check_views(views, num_views):
             "All views of a batch must hold the same examples; received "
             f"batch sizes {sorted(batch)}."
         )
-
-
-def gather_others_first(z):
-    """All replicas' rows of `z`, this replica's rows first (diagonal).
-
-    Rolling the gathered batch by this replica's offset keeps every local
-    positive on the diagonal of `local @ gathered^T`, the convention of
-    `keras_infomin.bounds`; the other replicas' rows are extra negatives.
-    With one replica it is `z` itself.
-    """
-    if distribute.num_replicas() == 1:
-        return z
-    import tensorflow as tf
-
-    gathered = distribute.all_gather(z)
-    offset = distribute.local_batch_offset(z)
-    return tf.roll(gathered, shift=-offset, axis=0)
-
-
-def cross_replica_mean(value, rows):
-    """The global batch's mean from this replica's mean over `rows` rows.
-
-    Replica `r` holds `value_r`, a mean over its `n_r` rows (a bound
-    averaged over its anchors). Every replica receives
-
-        sum_r n_r value_r / sum_r n_r
-
-    the value one replica would compute on the whole batch, with gradients
-    reaching every replica's `value_r` (through `all_gather`). A loss built
-    on it is the same on all replicas, so dividing it by the replica count
-    (`scale_for_replicas`) gives the one-replica step even when the
-    replicas hold different numbers of rows (a short last batch) or a
-    nonlinearity follows (`|I - target|`), and the logs read the global
-    value under every strategy (`TPUStrategy` reports the first replica's).
-    Rows may be 0 on some replicas (a masked mean over labelled examples);
-    if all are 0 the result is 0. With one replica it is `value`.
-    """
-    if distribute.num_replicas() == 1:
-        return value
-    import tensorflow as tf
-
-    value = tf.convert_to_tensor(value)
-    rows = tf.stop_gradient(tf.cast(rows, value.dtype))
-    pair = tf.reshape(tf.stack([value * rows, rows]), [1, 2])
-    total = tf.reduce_sum(distribute.all_gather(pair), axis=0)
-    return tf.math.divide_no_nan(total[0], total[1])
-
-
-def global_rows(z):
-    """Number of rows of `z` summed over replicas (the global batch)."""
-    if distribute.num_replicas() == 1:
-        return ops.shape(z)[0]
-    import tensorflow as tf
-
-    local = tf.reshape(tf.shape(z, out_type=tf.int32)[0], [1])
-    return tf.reduce_sum(distribute.all_gather(local))
 
 
 def unbatched_shape(x):

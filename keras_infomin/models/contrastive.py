@@ -2,20 +2,18 @@
 
 import itertools
 
-import keras
 from keras import ops
 
-from keras_infomin import bounds
-from keras_infomin import critics
-from keras_infomin import distribute
-from keras_infomin.losses.base import scale_for_replicas
+from keras_infomin.losses.objective import Objective
 from keras_infomin.models import base
+from keras_infomin.models.trainer import Terms
+from keras_infomin.models.trainer import Trainer
+from keras_infomin.models.trainer import objective_attribute
 from keras_infomin.utils import register
-from keras_infomin.utils.validation import check_positive
 
 
 @register
-class ContrastiveModel(keras.Model):
+class ContrastiveModel(Trainer):
     """Maximises an MI bound between views of the same examples.
 
     Each view `v_k` goes through an encoder `f_k` (shared, or one per view)
@@ -27,10 +25,14 @@ class ContrastiveModel(keras.Model):
     CMC-style: `multiview="core"` contrasts view 0 with every other view,
     `"full"` every pair.
 
-    Negatives are the other examples of the global batch: under
-    `tf.distribute` the embeddings are gathered from all replicas (with
-    gradients) and the loss is scaled so that the summed gradients equal
-    those of one replica on the whole batch.
+    The bound is read by a `losses.Objective` (`model.objective`), the one
+    the Keras losses use. Negatives are the other examples of the global
+    batch: under `tf.distribute` the embeddings are gathered from all
+    replicas (with gradients) and the loss is scaled so that the summed
+    gradients equal those of one replica on the whole batch.
+    `compile(loss=losses.NWJ())` trains another bound with the same
+    critic; compiled `metrics` read the first view pair's score rows
+    (`"accuracy"` is the contrastive top-1 accuracy).
 
     Batches: with a `view_layer` (random augmentation applied inside the
     step, e.g. `views.Views(views.InfoMinAugment(32))`), `images` or
@@ -39,7 +41,9 @@ class ContrastiveModel(keras.Model):
     ignored by the loss (probe callbacks may use them).
 
     Logs: `loss`, `mi` (the bound in nats, averaged over view pairs) and
-    `mi_cap` (`log` of the candidates per row, InfoNCE's ceiling).
+    `mi_cap` (`log` of the candidates per row, InfoNCE's ceiling), means
+    over the steps; a batch without negatives (a last batch of one
+    example) trains nothing and is left out of them.
 
     Speed on CPU: Keras leaves XLA off for `jit_compile="auto"` on CPU;
     pass `compile(..., jit_compile=True)` to get it. Measured on a 2-core
@@ -55,8 +59,10 @@ class ContrastiveModel(keras.Model):
         projector: optional head (layer, or list per view), e.g.
             `ProjectionHead((512,), 128)`.
         critic: a `keras_infomin.critics` layer or name; default
-            `InnerProduct(cosine=True, temperature=0.1)`.
-        bound: a bound name from `keras_infomin.bounds`.
+            `InnerProduct(cosine=True, temperature=temperature)`.
+        temperature: the default critic's temperature (0.1 if `None`);
+            give your own critic its own temperature instead.
+        bound: a bound name from `keras_infomin.bounds` (`"mine"` too).
         bound_kwargs: extra bound arguments, e.g. `{"tau": 5.0}`.
         num_views: number of views (>= 2).
         view_layer: optional layer turning an image batch into views.
@@ -95,41 +101,29 @@ class ContrastiveModel(keras.Model):
         multiview="core",
         target=None,
         representation=None,
+        temperature=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if not isinstance(num_views, int) or num_views < 2:
-            raise ValueError(
-                f"`num_views` must be an int >= 2; received {num_views!r}."
-            )
+        base.check_int("num_views", num_views, 2)
         if multiview not in ("core", "full"):
             raise ValueError(
                 f"`multiview` must be 'core' or 'full'; received {multiview!r}."
             )
-        bounds.get(bound)
-        if not isinstance(bound, str):
-            raise ValueError(
-                "`bound` must be a bound's name (so the model can be saved); "
-                f"received {bound!r}."
-            )
-        if target is not None:
-            check_positive("target", target, allow_zero=True)
         self.num_views = num_views
         self.shared_encoder = not isinstance(encoder, (list, tuple))
         self.encoders = base.as_list(encoder, num_views, "encoder")
         self.shared_projector = not isinstance(projector, (list, tuple))
         self.projectors = base.as_list(projector, num_views, "projector")
-        self.critic = critics.get(
-            critic
-            if critic is not None
-            else critics.InnerProduct(cosine=True, temperature=0.1)
+        self.objective = Objective(
+            bound,
+            bound_kwargs,
+            critic=base.default_critic(critic, temperature, 0.1),
+            symmetric=symmetric,
+            target=target,
         )
-        self.bound = bound
-        self.bound_kwargs = dict(bound_kwargs or {})
         self.view_layer = view_layer
-        self.symmetric = bool(symmetric)
         self.multiview = multiview
-        self.target = target
         if representation is None:
             representation = "first" if self.shared_encoder else "concat"
         if representation not in ("first", "concat"):
@@ -138,9 +132,14 @@ class ContrastiveModel(keras.Model):
                 f"{representation!r}."
             )
         self.representation = representation
-        self.loss_tracker = keras.metrics.Mean(name="loss")
-        self.mi_tracker = keras.metrics.Mean(name="mi")
-        self.cap_tracker = keras.metrics.Mean(name="mi_cap")
+        self.track_logs("loss", "mi", "mi_cap")
+
+    @property
+    def encoder(self):
+        """The first view's encoder (the only one when shared)."""
+        return self.encoders[0]
+
+    symmetric = objective_attribute("symmetric")
 
     # ----------------------------------------------------------------- build
     def _inference_views(self, inputs):
@@ -164,6 +163,10 @@ class ContrastiveModel(keras.Model):
                 tuple(embeddings[0].shape), tuple(embeddings[1].shape)
             )
         self.built = True
+        self.build_optimizers()
+
+    def input_shape_of(self, data):
+        return base.call_input_shape(data, self.view_layer, self.num_views)
 
     # --------------------------------------------------------------- forward
     def encode(self, view, k=0, training=False):
@@ -191,73 +194,38 @@ class ContrastiveModel(keras.Model):
             return [(0, k) for k in range(1, self.num_views)]
         return list(itertools.combinations(range(self.num_views), 2))
 
-    def _fused(self):
-        return (
-            self.bound == "infonce"
-            and isinstance(self.critic, critics.InnerProduct)
-            and not self.bound_kwargs
+    def pair_bound(self, za, zb):
+        """The bound between two views' embeddings, global negatives."""
+        return self.objective.estimate_pair(za, zb).value
+
+    def contrastive_terms(self, embeddings, training=False):
+        """`(loss, mi)` averaged over the view pairs."""
+        terms = self._objective_terms(embeddings, training)
+        return terms.losses["model"], terms.logs["mi"]
+
+    def _objective_terms(self, embeddings, training, player="model"):
+        metrics = self._compile_metrics is not None
+        estimates = [
+            self.objective.estimate_pair(
+                embeddings[a],
+                embeddings[b],
+                training=training,
+                with_scores=metrics and i == 0,
+            )
+            for i, (a, b) in enumerate(self.view_pairs())
+        ]
+        first = estimates[0]
+        mi = ops.mean(ops.stack([e.value for e in estimates]))
+        loss = ops.mean(ops.stack([self.objective.loss(e) for e in estimates]))
+        return Terms(
+            losses={player: loss},
+            logs={"mi": mi, "mi_cap": ops.log(first.candidates)},
+            weight=first.weight,
+            labels=first.labels,
+            predictions=first.scores,
         )
 
-    def pair_bound(self, za, zb):
-        """The bound between two views' embeddings, global negatives.
-
-        Under several replicas the value is the global batch's on every
-        replica: the fused InfoNCE averages its local anchors' terms over
-        replicas (`base.cross_replica_mean`); any other critic/bound scores
-        the local rows against the gathered batch and gathers the rows, so
-        that bounds that are not means over anchors (DV, SMILE, MINE,
-        interpolated) see the whole `N x N` score matrix.
-        """
-        if self._fused():
-            scale = self.critic.inverse_temperature()
-            if self.critic.cosine:
-                za, zb = base.l2_normalize(za), base.l2_normalize(zb)
-            if self.symmetric and distribute.num_replicas() == 1:
-                return bounds.infonce_dot(
-                    za * ops.cast(scale, za.dtype), zb, symmetric=True
-                )
-            value = bounds.infonce_dot(
-                za * ops.cast(scale, za.dtype), base.gather_others_first(zb)
-            )
-            if self.symmetric:
-                back = bounds.infonce_dot(
-                    zb * ops.cast(scale, zb.dtype),
-                    base.gather_others_first(za),
-                )
-                value = 0.5 * (value + back)
-            return base.cross_replica_mean(value, ops.shape(za)[0])
-        bound_fn = bounds.get(self.bound)
-        if distribute.num_replicas() == 1:
-            scores = self.critic(za, zb)
-        else:
-            scores = distribute.all_gather(
-                self.critic(za, distribute.all_gather(zb))
-            )
-        value = bound_fn(scores, **self.bound_kwargs)
-        if self.symmetric:
-            reverse = ops.transpose(scores)
-            value = 0.5 * (value + bound_fn(reverse, **self.bound_kwargs))
-        return value
-
-    def contrastive_terms(self, embeddings):
-        """`(loss, mi)` averaged over the view pairs."""
-        values = [
-            self.pair_bound(embeddings[a], embeddings[b])
-            for a, b in self.view_pairs()
-        ]
-        mi = ops.mean(ops.stack(values))
-        if self.target is None:
-            loss = -mi
-        else:
-            losses = [ops.abs(v - self.target) for v in values]
-            loss = ops.mean(ops.stack(losses))
-        return loss, mi
-
-    def _step(self, data, training):
-        if not self.built:
-            self.build(
-                base.call_input_shape(data, self.view_layer, self.num_views)
-            )
+    def compute_terms(self, data, training):
         views, _ = base.split_batch(
             data, self.view_layer, self.num_views, training=True
         )
@@ -265,65 +233,19 @@ class ContrastiveModel(keras.Model):
         embeddings = [
             self.embed(v, k, training=training) for k, v in enumerate(views)
         ]
-        loss, mi = self.contrastive_terms(embeddings)
-        candidates = base.global_rows(embeddings[0])
-        return loss, mi, candidates
-
-    def _logs(self, loss, mi, candidates):
-        self.loss_tracker.update_state(loss)
-        self.mi_tracker.update_state(mi)
-        self.cap_tracker.update_state(ops.log(ops.cast(candidates, "float32")))
-        return distribute.reducible_logs(
-            {m.name: m.result() for m in self.metrics}
-        )
-
-    def train_step(self, data):
-        import tensorflow as tf
-
-        with tf.GradientTape() as tape:
-            loss, mi, candidates = self._step(data, training=True)
-            total = loss
-            if self.losses:
-                total = total + ops.sum(ops.stack(self.losses))
-            scaled = self.optimizer.scale_loss(scale_for_replicas(total))
-        variables = self.trainable_variables
-        grads = tape.gradient(scaled, variables)
-        self.optimizer.apply(grads, variables)
-        return self._logs(loss, mi, candidates)
-
-    def test_step(self, data):
-        loss, mi, candidates = self._step(data, training=False)
-        return self._logs(loss, mi, candidates)
-
-    @property
-    def metrics(self):
-        return [self.loss_tracker, self.mi_tracker, self.cap_tracker]
+        return self._objective_terms(embeddings, training)
 
     # ---------------------------------------------------------------- config
     def get_config(self):
-        config = super().get_config()
-        config.update(
-            encoder=base.serialize(
-                self.encoders[0] if self.shared_encoder else self.encoders
-            ),
-            projector=base.serialize(
-                self.projectors[0] if self.shared_projector else self.projectors
-            ),
-            critic=base.serialize(self.critic),
-            bound=self.bound,
-            bound_kwargs=self.bound_kwargs,
+        return self.config_of(
+            encoder=self.encoders[0] if self.shared_encoder else self.encoders,
+            projector=self.projectors[0]
+            if self.shared_projector
+            else self.projectors,
+            critic=self.critic,
             num_views=self.num_views,
-            view_layer=base.serialize(self.view_layer),
+            view_layer=self.view_layer,
             symmetric=self.symmetric,
             multiview=self.multiview,
-            target=self.target,
             representation=self.representation,
         )
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for key in ("encoder", "projector", "critic", "view_layer"):
-            config[key] = base.deserialize(config.get(key))
-        return cls(**config)

@@ -4,9 +4,9 @@ import keras
 from keras import ops
 
 from keras_infomin import distribute
-from keras_infomin.losses.base import scale_for_replicas
 from keras_infomin.models import base
 from keras_infomin.models.contrastive import ContrastiveModel
+from keras_infomin.models.trainer import Player
 from keras_infomin.utils import register
 from keras_infomin.utils.validation import check_positive
 
@@ -35,16 +35,18 @@ class InfoMinModel(ContrastiveModel):
     information the views share except what the labels need. Labels `-1`
     mark unlabelled examples (masked out of the cross-entropies).
 
-    Two players, two optimizers: `compile(encoder_optimizer=...,
-    generator_optimizer=...)`. The encoder player holds the encoders,
-    projectors and critic; the generator player holds `g` and the
-    classifiers. Each step computes one forward pass and both players'
-    gradients from it; the encoders are updated every step and the
-    generator every `generator_every`-th step (1: simultaneous updates,
-    which equals training through a gradient-reversal layer between `g` and
-    the encoders: with SGD at one learning rate, a `ContrastiveModel` whose
-    `view_layer` is `views.Compose([g, models.GradientReversal()])` takes
-    the same unsupervised steps). Both optimizers' states are saved with
+    Two players (`models.Player` of the one `Trainer.train_step`), two
+    optimizers: `compile(encoder_optimizer=..., generator_optimizer=...)`.
+    The encoder player holds the encoders, projectors and critic (the
+    objective); the generator player holds `g` and the classifiers. Each
+    step computes one forward pass and both players' gradients from it,
+    each with the regularisers of its own layers; the encoders are updated
+    every step and the generator every `generator_every`-th step (1:
+    simultaneous updates, which equals training through a
+    gradient-reversal layer between `g` and the encoders: with SGD at one
+    learning rate, a `ContrastiveModel` whose `view_layer` is
+    `views.Compose([g, models.GradientReversal()])` takes the same
+    unsupervised steps). Both optimizers' states are saved with
     the model.
 
     Under `MirroredStrategy` / `MultiWorkerMirroredStrategy` the step equals
@@ -71,12 +73,16 @@ class InfoMinModel(ContrastiveModel):
             `views_of` and a `split`).
         encoders: one encoder per view (a list).
         projectors: optional head, or one per view.
-        critic: critic layer; default cosine `InnerProduct` at 0.1.
+        critic: critic layer; default cosine `InnerProduct` at
+            `temperature`.
         classifiers: optional list of per-view classifiers (logits).
         classification_weight: weight of the cross-entropies in `g`'s loss.
         generator_every: update `g` every k-th step (k >= 1).
         augment: optional layer applied to the images first.
         symmetric: score view pairs in both directions.
+        temperature: the default critic's temperature (0.1 if `None`).
+        bound, bound_kwargs, target: the bound the encoders maximise (the
+            generator minimises its value); `compile(loss=...)` sets them.
 
     Example:
 
@@ -106,6 +112,10 @@ class InfoMinModel(ContrastiveModel):
         generator_every=1,
         augment=None,
         symmetric=True,
+        temperature=None,
+        bound="infonce",
+        bound_kwargs=None,
+        target=None,
         **kwargs,
     ):
         num_views = len(generator.split)
@@ -118,12 +128,15 @@ class InfoMinModel(ContrastiveModel):
             encoder=list(encoders),
             projector=projectors,
             critic=critic,
-            bound="infonce",
+            bound=bound,
+            bound_kwargs=bound_kwargs,
+            target=target,
             num_views=num_views,
             view_layer=None,
             symmetric=symmetric,
             multiview="core",
             representation="concat",
+            temperature=temperature,
             **kwargs,
         )
         self.generator = generator
@@ -136,70 +149,45 @@ class InfoMinModel(ContrastiveModel):
         self.classification_weight = check_positive(
             "classification_weight", classification_weight, allow_zero=True
         )
-        if not isinstance(generator_every, int) or generator_every < 1:
-            raise ValueError(
-                "`generator_every` must be a positive int; received "
-                f"{generator_every!r}."
-            )
-        self.generator_every = generator_every
-        self.generator_optimizer = None
-        self.generator_loss_tracker = keras.metrics.Mean(name="generator_loss")
-        self.log_det_tracker = keras.metrics.Mean(name="log_det")
-        self.classifier_trackers = []
-        if classifiers is not None:
-            for k in range(num_views):
-                self.classifier_trackers += [
-                    keras.metrics.Mean(name=f"ce_{k + 1}"),
-                    keras.metrics.Mean(name=f"accuracy_{k + 1}"),
-                ]
-
-    # --------------------------------------------------------------- compile
-    def compile(
-        self,
-        encoder_optimizer="adam",
-        generator_optimizer="adam",
-        optimizer=None,
-        **kwargs,
-    ):
-        """Configures both players' optimizers.
-
-        Args:
-            encoder_optimizer: optimizer of the encoders (the MI maximisers);
-                also reachable as `model.optimizer`.
-            generator_optimizer: optimizer of the generator and classifiers.
-            optimizer: alias of `encoder_optimizer` (Keras convention).
-            **kwargs: other `keras.Model.compile` arguments.
-        """
-        if optimizer is not None:
-            encoder_optimizer = optimizer
-        self.generator_optimizer = keras.optimizers.get(generator_optimizer)
-        super().compile(optimizer=encoder_optimizer, **kwargs)
-        if self.built:
-            self._build_optimizers()
-
-    def _build_optimizers(self):
-        if not self.optimizer.built:
-            self.optimizer.build(self.encoder_variables())
-        if not self.generator_optimizer.built:
-            self.generator_optimizer.build(self.generator_variables())
-
-    def get_compile_config(self):
-        config = super().get_compile_config() or {}
-        if self.generator_optimizer is not None:
-            config["generator_optimizer"] = keras.saving.serialize_keras_object(
-                self.generator_optimizer
-            )
-        return config
-
-    def compile_from_config(self, config):
-        config = keras.saving.deserialize_keras_object(dict(config))
-        generator_optimizer = config.pop("generator_optimizer", "adam")
-        encoder_optimizer = config.pop("optimizer", "adam")
-        self.compile(
-            encoder_optimizer=encoder_optimizer,
-            generator_optimizer=generator_optimizer,
-            **config,
+        self.generator_every = base.check_int(
+            "generator_every", generator_every, 1
         )
+        self.generator_optimizer = None
+        self.track_logs("generator_loss", "log_det")
+        for k in range(num_views if classifiers is not None else 0):
+            self.track_logs(f"ce_{k + 1}", f"accuracy_{k + 1}")
+
+    OPTIMIZERS = {"encoder_optimizer": "adam", "generator_optimizer": "adam"}
+
+    def players(self):
+        """The encoders (every step) and the generator (every k-th step).
+
+        `compile(encoder_optimizer=..., generator_optimizer=...)` gives
+        their optimizers; `encoder_optimizer` is `model.optimizer` (alias
+        `optimizer`).
+        """
+        due = None
+        if self.generator_every > 1:
+
+            def due():
+                step = self.optimizer.iterations + 1
+                return ops.equal(step % self.generator_every, 0)
+
+        return [
+            Player(
+                "encoders",
+                getattr(self, "optimizer", None),
+                self._encoder_layers(),
+                log="loss",
+            ),
+            Player(
+                "generator",
+                self.generator_optimizer,
+                self._generator_layers(),
+                due=due,
+                log="generator_loss",
+            ),
+        ]
 
     # ----------------------------------------------------------------- build
     def _inference_views(self, inputs):
@@ -216,22 +204,25 @@ class InfoMinModel(ContrastiveModel):
             for classifier, view in zip(self.classifiers, views):
                 classifier(view)
         super().build(input_shape)
-        if getattr(self, "optimizer", None) is not None and (
-            self.generator_optimizer is not None
-        ):
-            self._build_optimizers()
+
+    def input_shape_of(self, data):
+        images, _ = self._images_and_labels(data)
+        return base.unbatched_shape(images)
+
+    def _encoder_layers(self):
+        layers = list(self.encoders) + [p for p in self.projectors if p]
+        return layers + [self.objective]
+
+    def _generator_layers(self):
+        return [self.generator] + list(self.classifiers or [])
 
     def encoder_variables(self):
         """Trainable variables of the MI-maximising player."""
-        layers = list(self.encoders) + [p for p in self.projectors if p]
-        layers.append(self.critic)
-        return _unique_trainable(layers)
+        return self.player_variables(self.players()[0])
 
     def generator_variables(self):
         """Trainable variables of the MI-minimising player."""
-        return _unique_trainable(
-            [self.generator] + list(self.classifiers or [])
-        )
+        return self.player_variables(self.players()[1])
 
     # ------------------------------------------------------------------ step
     def _images_and_labels(self, data):
@@ -269,17 +260,17 @@ class InfoMinModel(ContrastiveModel):
             # different numbers of labels, or none).
             terms.append(
                 (
-                    base.cross_replica_mean(
+                    distribute.cross_replica_mean(
                         ops.sum(ce * labelled) / count, local_count
                     ),
-                    base.cross_replica_mean(
+                    distribute.cross_replica_mean(
                         ops.sum(correct * labelled) / count, local_count
                     ),
                 )
             )
         return terms
 
-    def _forward(self, data, training):
+    def compute_terms(self, data, training):
         images, labels = self._images_and_labels(data)
         if self.augment is not None:
             images = self.augment(images, training=True)
@@ -288,135 +279,38 @@ class InfoMinModel(ContrastiveModel):
         embeddings = [
             self.embed(v, k, training=training) for k, v in enumerate(views)
         ]
-        loss, mi = self.contrastive_terms(embeddings)
-        generator_loss = mi
-        terms = []
+        terms = self._objective_terms(embeddings, training, "encoders")
+        # The generator minimises the bound itself (not the target mode).
+        generator_loss = terms.logs["mi"]
+        logs = dict(terms.logs, log_det=ops.mean(log_det))
         if self.classifiers is not None:
-            terms = self._classification_terms(views, labels)
-            ce_total = sum(ce for ce, _ in terms)
+            pairs = self._classification_terms(views, labels)
+            for k, (ce, accuracy) in enumerate(pairs):
+                logs[f"ce_{k + 1}"] = ce
+                logs[f"accuracy_{k + 1}"] = accuracy
+            ce_total = sum(ce for ce, _ in pairs)
             generator_loss = generator_loss + self.classification_weight * (
                 ce_total
             )
-        candidates = ops.shape(embeddings[0])[0] * distribute.num_replicas()
-        return loss, mi, generator_loss, ops.mean(log_det), terms, candidates
-
-    def _ensure_ready(self, data):
-        if not self.built:
-            images, _ = self._images_and_labels(data)
-            self.build(base.unbatched_shape(images))
-        if self.generator_optimizer is None:
-            raise ValueError(
-                "InfoMinModel needs two optimizers: call "
-                "compile(encoder_optimizer=..., generator_optimizer=...)."
-            )
-
-    def train_step(self, data):
-        import tensorflow as tf
-
-        self._ensure_ready(data)
-        encoder_vars = self.encoder_variables()
-        generator_vars = self.generator_variables()
-        with tf.GradientTape(persistent=True) as tape:
-            loss, mi, gen_loss, log_det, terms, candidates = self._forward(
-                data, training=True
-            )
-            encoder_total = loss
-            if self.losses:
-                encoder_total = encoder_total + ops.sum(ops.stack(self.losses))
-            encoder_scaled = self.optimizer.scale_loss(
-                scale_for_replicas(encoder_total)
-            )
-            generator_scaled = self.generator_optimizer.scale_loss(
-                scale_for_replicas(gen_loss)
-            )
-        encoder_grads = tape.gradient(encoder_scaled, encoder_vars)
-        generator_grads = tape.gradient(generator_scaled, generator_vars)
-        del tape
-        if self.generator_every == 1:
-            self.generator_optimizer.apply(generator_grads, generator_vars)
-        else:
-            due = ops.equal(
-                (self.optimizer.iterations + 1) % self.generator_every, 0
-            )
-
-            distribute.apply_if(
-                self.generator_optimizer, generator_grads, generator_vars, due
-            )
-        self.optimizer.apply(encoder_grads, encoder_vars)
-        return self._report(loss, mi, gen_loss, log_det, terms, candidates)
-
-    def test_step(self, data):
-        self._ensure_ready(data)
-        outputs = self._forward(data, training=False)
-        return self._report(*outputs)
-
-    def _report(self, loss, mi, gen_loss, log_det, terms, candidates):
-        self.loss_tracker.update_state(loss)
-        self.mi_tracker.update_state(mi)
-        self.cap_tracker.update_state(ops.log(ops.cast(candidates, "float32")))
-        self.generator_loss_tracker.update_state(gen_loss)
-        self.log_det_tracker.update_state(log_det)
-        for k, (ce, accuracy) in enumerate(terms):
-            self.classifier_trackers[2 * k].update_state(ce)
-            self.classifier_trackers[2 * k + 1].update_state(accuracy)
-        return distribute.reducible_logs(
-            {m.name: m.result() for m in self.metrics}
-        )
-
-    @property
-    def metrics(self):
-        return (
-            super().metrics
-            + [
-                self.generator_loss_tracker,
-                self.log_det_tracker,
-            ]
-            + self.classifier_trackers
+        return terms._replace(
+            losses={**terms.losses, "generator": generator_loss}, logs=logs
         )
 
     # ---------------------------------------------------------------- config
     def get_config(self):
-        config = keras.Model.get_config(self)
-        config.update(
-            generator=base.serialize(self.generator),
-            encoders=base.serialize(list(self.encoders)),
-            projectors=base.serialize(
-                self.projectors[0] if self.shared_projector else self.projectors
-            ),
-            critic=base.serialize(self.critic),
-            classifiers=base.serialize(self.classifiers),
+        return self.config_of(
+            generator=self.generator,
+            encoders=list(self.encoders),
+            projectors=self.projectors[0]
+            if self.shared_projector
+            else self.projectors,
+            critic=self.critic,
+            classifiers=self.classifiers,
             classification_weight=self.classification_weight,
             generator_every=self.generator_every,
-            augment=base.serialize(self.augment),
+            augment=self.augment,
             symmetric=self.symmetric,
         )
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for key in (
-            "generator",
-            "encoders",
-            "projectors",
-            "critic",
-            "classifiers",
-            "augment",
-        ):
-            config[key] = base.deserialize(config.get(key))
-        return cls(**config)
-
-
-def _unique_trainable(layers):
-    seen, variables = set(), []
-    for layer in layers:
-        if layer is None:
-            continue
-        for variable in layer.trainable_variables:
-            if id(variable) not in seen:
-                seen.add(id(variable))
-                variables.append(variable)
-    return variables
 
 
 def frozen_generator(generator):

@@ -4,30 +4,35 @@ import keras
 from keras import ops
 
 from keras_infomin import bounds
-from keras_infomin import critics
-from keras_infomin import distribute
-from keras_infomin.bounds.common import log_mean_exp_offdiagonal
-from keras_infomin.losses.base import scale_for_replicas
+from keras_infomin.losses.objective import Objective
+from keras_infomin.models.trainer import Terms
+from keras_infomin.models.trainer import Trainer
+from keras_infomin.models.trainer import objective_attribute
 from keras_infomin.utils import register
 from keras_infomin.utils.validation import check_in_range
 
-ESTIMATORS = tuple(bounds.BOUNDS) + ("mine",)
+ESTIMATORS = tuple(bounds.BOUNDS)
 
 
 @register
-class MIEstimator(keras.Model):
+class MIEstimator(Trainer):
     """Estimates I(X; Y) by maximising a bound over a critic.
 
     `fit` reads batches `(x, y)` of joint samples (a dataset of pairs, or
     `fit(x=x, y=y)`), scores all `N x N` pairs with the critic and ascends
-    the bound. Each step reports `loss` (minus the bound), `mi` (the bound
-    in nats, averaged over the epoch) and, for InfoNCE, `mi_cap` (`log N`).
-    `last_estimate` holds the latest step's value, which `EstimateRecorder`
-    collects for bias/variance studies.
+    the bound, through the `losses.Objective` of the Keras losses
+    (`model.objective`). Each step reports `loss` (minus the bound), `mi`
+    (the bound in nats) and `mi_cap` (`log N`, InfoNCE's ceiling), means
+    over the epoch's steps; a batch of one pair (no negatives) trains
+    nothing and is left out of them. `last_estimate` holds the latest
+    counted step's value, which `EstimateRecorder` collects for
+    bias/variance studies. `compile(loss=losses.SMILE())` trains another
+    bound; compiled `metrics` read the score rows.
 
     `bound="mine"` keeps MINE's moving average of the partition function in
     the non-trainable variable `log_partition_average` (saved with the
-    model); the first step starts it from the batch value.
+    model); the first step starts it from the batch value, evaluation
+    reads the DV value and leaves it alone.
 
     Under a `tf.distribute` strategy every replica assembles the score
     matrix of the global batch (`scores`), so all bounds, MINE's state and
@@ -41,6 +46,7 @@ class MIEstimator(keras.Model):
         bound_kwargs: extra arguments of the bound, e.g. `{"tau": 5.0}` for
             SMILE or `{"alpha": 0.01}` for the interpolated bound.
         mine_momentum: MINE's moving-average momentum, in [0, 1).
+        target: train `|I - target|` instead of maximising the bound.
 
     Example:
 
@@ -58,6 +64,7 @@ class MIEstimator(keras.Model):
         bound="infonce",
         bound_kwargs=None,
         mine_momentum=0.9,
+        target=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -65,23 +72,23 @@ class MIEstimator(keras.Model):
             raise ValueError(
                 f"Unknown bound {bound!r}; expected one of {ESTIMATORS}."
             )
-        self.critic = critics.get(critic)
-        self.bound = bound
-        self.bound_kwargs = dict(bound_kwargs or {})
         self.mine_momentum = check_in_range(
             "mine_momentum", mine_momentum, 0.0, 1.0, high_open=True
         )
-        self.loss_tracker = keras.metrics.Mean(name="loss")
-        self.mi_tracker = keras.metrics.Mean(name="mi")
+        bound_kwargs = dict(bound_kwargs or {})
+        if bound == "mine":
+            bound_kwargs.setdefault("momentum", mine_momentum)
+        self.objective = Objective(
+            bound, bound_kwargs, critic=critic, target=target
+        )
         self.last_estimate = keras.Variable(
             0.0, trainable=False, name="last_estimate"
         )
-        self.log_partition_average = keras.Variable(
-            0.0, trainable=False, name="log_partition_average"
-        )
-        self.mine_started = keras.Variable(
-            False, trainable=False, dtype="bool", name="mine_started"
-        )
+        self.track_logs("loss", "mi", "mi_cap")
+
+    # MINE's moving average of `log E_q[e^f]` and its first-step flag.
+    log_partition_average = objective_attribute("log_partition_average")
+    mine_started = objective_attribute("mine_started")
 
     def build(self, input_shape):
         pair = (
@@ -101,97 +108,46 @@ class MIEstimator(keras.Model):
         if not self.critic.built:
             self.critic.build(tuple(x_shape), tuple(y_shape))
         self.built = True
+        self.build_optimizers()
+
+    def input_shape_of(self, data):
+        x, y = _unpack_pair(data)
+        return ((None,) + tuple(x.shape[1:]), (None,) + tuple(y.shape[1:]))
 
     def call(self, inputs, training=False):
         x, y = _unpack_pair(inputs)
         return self.critic(x, y, training=training)
 
-    def scores(self, x, y, training=False):
-        """The critic's `[N, N]` scores on the global batch.
-
-        Under several replicas each replica scores its rows `x_r` against
-        every replica's `y` (gathered) and the score rows are gathered in
-        replica order, so every replica holds the matrix one replica would
-        compute on the whole batch: the bound, MINE's moving average and
-        the logs are the global ones (identical on all replicas) whatever
-        the bound, while the critic's work on the pairs is split between
-        replicas. Gradients reach each replica's rows through `all_gather`.
-        """
-        if distribute.num_replicas() == 1:
-            return self((x, y), training=training)
-        local = self((x, distribute.all_gather(y)), training=training)
-        return distribute.all_gather(local)
-
-    def estimate(self, scores):
-        """The bound on a score matrix (with MINE's state update)."""
-        if self.bound != "mine":
-            return bounds.get(self.bound)(scores, **self.bound_kwargs)
-        batch = ops.stop_gradient(log_mean_exp_offdiagonal(scores))
-        previous = ops.where(
-            self.mine_started, self.log_partition_average, batch
-        )
-        value, state = bounds.mine(
-            scores, previous, momentum=self.mine_momentum
-        )
-        self.log_partition_average.assign(state)
-        self.mine_started.assign(True)
-        return value
-
-    def _report(self, scores, value, loss):
-        self.loss_tracker.update_state(loss)
-        self.mi_tracker.update_state(value)
-        self.last_estimate.assign(ops.cast(value, "float32"))
-        logs = {
-            "loss": self.loss_tracker.result(),
-            "mi": self.mi_tracker.result(),
-        }
-        if self.bound == "infonce":
-            logs["mi_cap"] = ops.log(ops.cast(ops.shape(scores)[1], "float32"))
-        return distribute.reducible_logs(logs)
-
-    def train_step(self, data):
-        import tensorflow as tf
-
+    def compute_terms(self, data, training):
         x, y = _unpack_pair(data)
-        with tf.GradientTape() as tape:
-            scores = self.scores(x, y, training=True)
-            value = self.estimate(scores)
-            loss = -value
-            scaled = scale_for_replicas(loss)
-        grads = tape.gradient(scaled, self.critic.trainable_weights)
-        self.optimizer.apply(grads, self.critic.trainable_weights)
-        return self._report(scores, value, loss)
+        estimate = self.objective.estimate_pair(
+            x,
+            y,
+            training=training,
+            with_scores=self._compile_metrics is not None,
+        )
+        return Terms(
+            losses={"model": self.objective.loss(estimate)},
+            logs={
+                "mi": estimate.value,
+                "mi_cap": ops.log(estimate.candidates),
+            },
+            weight=estimate.weight,
+            labels=estimate.labels,
+            predictions=estimate.scores,
+            state=estimate,
+        )
 
-    def test_step(self, data):
-        x, y = _unpack_pair(data)
-        scores = self.scores(x, y, training=False)
-        if self.bound == "mine":
-            value = bounds.dv(scores)
-        else:
-            value = bounds.get(self.bound)(scores, **self.bound_kwargs)
-        return self._report(scores, value, -value)
-
-    @property
-    def metrics(self):
-        return [self.loss_tracker, self.mi_tracker]
+    def end_step(self, terms):
+        estimate = terms.state
+        self.last_estimate.assign(
+            ops.where(estimate.weight > 0, estimate.value, self.last_estimate)
+        )
 
     def get_config(self):
-        config = super().get_config()
-        config.update(
-            critic=keras.saving.serialize_keras_object(self.critic),
-            bound=self.bound,
-            bound_kwargs=self.bound_kwargs,
-            mine_momentum=self.mine_momentum,
+        return self.config_of(
+            critic=self.critic, mine_momentum=self.mine_momentum
         )
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["critic"] = keras.saving.deserialize_keras_object(
-            config["critic"]
-        )
-        return cls(**config)
 
 
 def _unpack_pair(data):

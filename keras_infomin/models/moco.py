@@ -1,14 +1,14 @@
 """`MomentumContrast`: MoCo v2 with a queue of negatives and a JigSaw branch."""
 
-import math
-
 import keras
 from keras import ops
 
-from keras_infomin import bounds
 from keras_infomin import distribute
-from keras_infomin.losses.base import scale_for_replicas
+from keras_infomin.losses.objective import Objective
 from keras_infomin.models import base
+from keras_infomin.models.trainer import Terms
+from keras_infomin.models.trainer import Trainer
+from keras_infomin.models.trainer import objective_attribute
 from keras_infomin.utils import register
 from keras_infomin.utils.validation import check_in_range
 from keras_infomin.utils.validation import check_positive
@@ -24,34 +24,8 @@ def clone_layer(layer, name):
     return clone
 
 
-def assign_in_sync(variables, values):
-    """Assigns `values` to `variables` from a train step, any strategy.
-
-    In a replica context with several replicas the assignment goes through
-    `merge_call`, where every mirrored copy receives its own replica's value
-    (the values are equal on all replicas: they derive from synchronised
-    weights and gathered keys). Elsewhere it is a plain assignment.
-    """
-    import tensorflow as tf
-
-    ctx = tf.distribute.get_replica_context()
-    if ctx is None or distribute.num_replicas() == 1:
-        for variable, value in zip(variables, values):
-            variable.assign(value)
-        return
-
-    def merge(strategy, *pairs):
-        for variable, value in pairs:
-            strategy.extended.update(
-                variable, lambda v, x: v.assign(x), args=(value,)
-            )
-
-    tf_variables = [getattr(v, "value", v) for v in variables]
-    ctx.merge_call(merge, args=tuple(zip(tf_variables, values)))
-
-
 @register
-class MomentumContrast(keras.Model):
+class MomentumContrast(Trainer):
     """MoCo v2: a momentum key encoder and a queue of negative keys.
 
     For each batch the query encoder embeds one view, `q = h(f(v_1))`, and
@@ -73,6 +47,11 @@ class MomentumContrast(keras.Model):
     which is contrasted with the same key and queue at weight
     `jigsaw_weight` (0.5). It needs a `view_layer` (images in the batch).
 
+    The bound is read by a `losses.Objective` (`model.objective`) from the
+    scores `[N, 1 + K]` with the positive in column 0; `compile(loss=...)`
+    trains another bound on them, compiled `metrics` read them (labels 0:
+    `"accuracy"` is MoCo's top-1 accuracy of the key among the queue).
+
     Logs: `loss`, `mi` (InfoNCE of the query/key pairs, nats), `mi_cap`
     (`log(1 + K)`) and, with the JigSaw branch, `mi_jigsaw`.
 
@@ -87,6 +66,8 @@ class MomentumContrast(keras.Model):
         symmetric: also use `v_2` as query and `v_1` as key (both losses).
         view_layer: optional layer making the two views from images.
         jigsaw, jigsaw_head, jigsaw_weight: the optional JigSaw branch.
+        bound, bound_kwargs, target: the bound read from the scores (any
+            bound taking a `positive_mask`; see `losses.Objective`).
 
     Example:
 
@@ -116,16 +97,17 @@ class MomentumContrast(keras.Model):
         jigsaw=None,
         jigsaw_head=None,
         jigsaw_weight=0.5,
+        bound="infonce",
+        bound_kwargs=None,
+        target=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if not isinstance(queue_size, int) or queue_size < 1:
-            raise ValueError(
-                f"`queue_size` must be a positive int; received {queue_size!r}."
-            )
-        self.queue_size = queue_size
+        self.queue_size = base.check_int("queue_size", queue_size, 1)
         self.momentum = check_in_range("momentum", momentum, 0.0, 1.0)
-        self.temperature = check_positive("temperature", temperature)
+        self.objective = Objective(
+            bound, bound_kwargs, temperature=temperature, target=target
+        )
         self.symmetric = bool(symmetric)
         if (jigsaw is None) != (jigsaw_head is None):
             raise ValueError(
@@ -147,9 +129,16 @@ class MomentumContrast(keras.Model):
         self.jigsaw_head = jigsaw_head
         self.key_encoder = clone_layer(encoder, "key_encoder")
         self.key_projector = clone_layer(projector, "key_projector")
-        self.loss_tracker = keras.metrics.Mean(name="loss")
-        self.mi_tracker = keras.metrics.Mean(name="mi")
-        self.jigsaw_tracker = keras.metrics.Mean(name="mi_jigsaw")
+        self.track_logs("loss", "mi", "mi_cap")
+        if jigsaw is not None:
+            self.track_logs("mi_jigsaw")
+
+    temperature = objective_attribute("temperature")
+
+    @property
+    def encoders(self):
+        """`[encoder]`: the query encoder, the one every view goes through."""
+        return [self.encoder]
 
     # ----------------------------------------------------------------- build
     def _query_layers(self):
@@ -174,32 +163,30 @@ class MomentumContrast(keras.Model):
         if self.jigsaw is not None:
             tiles = self.jigsaw(spec, training=False)
             self._jigsaw_embedding(tiles)
-        dim = query.shape[-1]
-        self.queue = self.add_weight(
-            shape=(self.queue_size, dim),
-            initializer=_unit_rows,
-            trainable=False,
-            name="queue",
-        )
-        self.queue_pointer = self.add_weight(
-            shape=(),
-            initializer="zeros",
-            dtype="int32",
-            trainable=False,
-            name="queue_pointer",
-        )
-        self.keys_initialized = self.add_weight(
-            shape=(),
-            initializer="zeros",
-            dtype="bool",
-            trainable=False,
-            name="keys_initialized",
+        self.queue, self.queue_pointer, self.keys_initialized = (
+            self.add_weight(
+                shape=shape,
+                initializer=initializer,
+                dtype=dtype,
+                trainable=False,
+                name=name,
+            )
+            for shape, initializer, dtype, name in (
+                ((self.queue_size, query.shape[-1]), _unit_rows, None, "queue"),
+                ((), "zeros", "int32", "queue_pointer"),
+                ((), "zeros", "bool", "keys_initialized"),
+            )
         )
         for key in _all_key_weights(self._key_layers()):
             key.trainable = False
         if not tf.inside_function():
             self._momentum_update(initial=True)
         self.built = True
+        self.build_optimizers()
+
+    def input_shape_of(self, data):
+        shape = base.call_input_shape(data, self.view_layer, 2)
+        return shape if self.view_layer is not None else shape[0]
 
     # --------------------------------------------------------------- forward
     def call(self, inputs, training=False):
@@ -230,58 +217,78 @@ class MomentumContrast(keras.Model):
         return self.jigsaw_head(features, training=training)
 
     # ------------------------------------------------------------------ loss
-    def queue_bound(self, query, key):
-        """InfoNCE of `query` against its `key` and the queue, in nats."""
-        query = base.l2_normalize(query)
-        positive = ops.sum(query * ops.cast(key, query.dtype), axis=-1)
-        negatives = ops.matmul(
-            query, ops.transpose(ops.cast(self.queue, query.dtype))
-        )
+    def queue_bound(self, query, key, training=False, with_scores=False):
+        """The `Estimate` of `query` against its `key` and the queue.
+
+        Scores `[q . k, q . queue_1, ..., q . queue_K] / temperature` on
+        unit vectors, the positive in column 0; under a strategy the value
+        is the global batch's.
+        """
+        query = base.l2_normalize(ops.cast(query, "float32"))
+        positive = ops.sum(query * key, axis=-1)
+        negatives = ops.matmul(query, ops.transpose(self.queue))
         scores = ops.concatenate(
             [ops.expand_dims(positive, 1), negatives], axis=1
         )
-        scores = ops.cast(scores, "float32") / self.temperature
         n = ops.shape(scores)[0]
         mask = ops.equal(
             ops.expand_dims(ops.zeros((n,), "int32"), 1),
             ops.expand_dims(ops.arange(self.queue_size + 1, dtype="int32"), 0),
         )
-        return bounds.infonce(scores, positive_mask=mask)
+        return self.objective.estimate_scores(
+            scores,
+            positive_mask=mask,
+            training=training,
+            across_replicas=True,
+            with_scores=with_scores,
+        )
 
     def _keys(self, view, training):
         key = self.key_embed(view, training=training)
-        return ops.stop_gradient(ops.cast(base.l2_normalize(key), "float32"))
+        return ops.stop_gradient(base.l2_normalize(ops.cast(key, "float32")))
 
-    def _ensure_built(self, data):
-        if not self.built:
-            shape = base.call_input_shape(data, self.view_layer, 2)
-            self.build(shape if self.view_layer is not None else shape[0])
-
-    def _terms(self, data, training):
-        self._ensure_built(data)
+    def compute_terms(self, data, training):
         views, _ = base.split_batch(data, self.view_layer, 2, training=True)
         base.check_views(views, 2)
         self._check_queue(views[0])
         keys = [self._keys(views[1], training)]
-        value = self.queue_bound(self.embed(views[0], training), keys[0])
+        first = self.queue_bound(
+            self.embed(views[0], training),
+            keys[0],
+            training,
+            with_scores=self._compile_metrics is not None,
+        )
+        estimates = [first]
         if self.symmetric:
             keys.append(self._keys(views[0], training))
-            back = self.queue_bound(self.embed(views[1], training), keys[1])
-            value = 0.5 * (value + back)
-        # The global batch's values on every replica (see
-        # `base.cross_replica_mean`): exact steps and logs for any split.
-        rows = ops.shape(views[0])[0]
-        value = base.cross_replica_mean(value, rows)
-        loss = -value
-        jigsaw_value = None
+            query = self.embed(views[1], training)
+            estimates.append(self.queue_bound(query, keys[1], training))
+        loss = ops.mean(ops.stack([self.objective.loss(e) for e in estimates]))
+        logs = {
+            "mi": ops.mean(ops.stack([e.value for e in estimates])),
+            "mi_cap": ops.log(first.candidates),
+        }
         if self.jigsaw is not None:
             x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
             tiles = self.jigsaw(x, training=True)
             embedding = self._jigsaw_embedding(tiles, training)
-            jigsaw_value = self.queue_bound(embedding, keys[0])
-            jigsaw_value = base.cross_replica_mean(jigsaw_value, rows)
-            loss = loss - self.jigsaw_weight * jigsaw_value
-        return loss, value, jigsaw_value, keys
+            jigsaw = self.queue_bound(embedding, keys[0], training)
+            loss = loss + self.jigsaw_weight * self.objective.loss(jigsaw)
+            logs["mi_jigsaw"] = jigsaw.value
+        return Terms(
+            losses={"model": loss},
+            logs=logs,
+            weight=first.weight,
+            labels=first.labels,
+            predictions=first.scores,
+            state=keys,
+        )
+
+    def begin_step(self, data):
+        self._momentum_update()
+
+    def end_step(self, terms):
+        self._enqueue(terms.state)
 
     def _check_queue(self, view):
         batch = view.shape[0]
@@ -328,7 +335,7 @@ class MomentumContrast(keras.Model):
             + ops.cast(1.0 - m, key.dtype) * ops.cast(query, key.dtype)
             for key, query in zip(key_vars, query_vars)
         ]
-        assign_in_sync(
+        distribute.assign_in_sync(
             key_vars + [self.keys_initialized],
             updates + [ops.ones((), "bool")],
         )
@@ -346,73 +353,24 @@ class MomentumContrast(keras.Model):
             self.queue.value, ops.expand_dims(slots, 1), new_keys
         )
         pointer = (self.queue_pointer + count) % self.queue_size
-        assign_in_sync([self.queue, self.queue_pointer], [queue, pointer])
-
-    def train_step(self, data):
-        import tensorflow as tf
-
-        self._ensure_built(data)
-        self._momentum_update()
-        with tf.GradientTape() as tape:
-            loss, value, jigsaw_value, keys = self._terms(data, training=True)
-            total = loss
-            if self.losses:
-                total = total + ops.sum(ops.stack(self.losses))
-            scaled = self.optimizer.scale_loss(scale_for_replicas(total))
-        variables = self.trainable_variables
-        grads = tape.gradient(scaled, variables)
-        self.optimizer.apply(grads, variables)
-        self._enqueue(keys)
-        return self._logs(loss, value, jigsaw_value)
-
-    def test_step(self, data):
-        loss, value, jigsaw_value, _ = self._terms(data, training=False)
-        return self._logs(loss, value, jigsaw_value)
-
-    def _logs(self, loss, value, jigsaw_value):
-        self.loss_tracker.update_state(loss)
-        self.mi_tracker.update_state(value)
-        logs = {
-            "loss": self.loss_tracker.result(),
-            "mi": self.mi_tracker.result(),
-            "mi_cap": math.log(self.queue_size + 1),
-        }
-        if jigsaw_value is not None:
-            self.jigsaw_tracker.update_state(jigsaw_value)
-            logs["mi_jigsaw"] = self.jigsaw_tracker.result()
-        return distribute.reducible_logs(logs)
-
-    @property
-    def metrics(self):
-        tracked = [self.loss_tracker, self.mi_tracker]
-        if self.jigsaw is not None:
-            tracked.append(self.jigsaw_tracker)
-        return tracked
+        distribute.assign_in_sync(
+            [self.queue, self.queue_pointer], [queue, pointer]
+        )
 
     # ---------------------------------------------------------------- config
     def get_config(self):
-        config = super().get_config()
-        config.update(
-            encoder=base.serialize(self.encoder),
-            projector=base.serialize(self.projector),
+        return self.config_of(
+            encoder=self.encoder,
+            projector=self.projector,
             queue_size=self.queue_size,
             momentum=self.momentum,
             temperature=self.temperature,
             symmetric=self.symmetric,
-            view_layer=base.serialize(self.view_layer),
-            jigsaw=base.serialize(self.jigsaw),
-            jigsaw_head=base.serialize(self.jigsaw_head),
+            view_layer=self.view_layer,
+            jigsaw=self.jigsaw,
+            jigsaw_head=self.jigsaw_head,
             jigsaw_weight=self.jigsaw_weight,
         )
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for key in ("encoder", "projector", "view_layer", "jigsaw"):
-            config[key] = base.deserialize(config.get(key))
-        config["jigsaw_head"] = base.deserialize(config.get("jigsaw_head"))
-        return cls(**config)
 
 
 def _matching_key_variables(query_layers, key_layers):

@@ -133,3 +133,34 @@ def test_infomin_model_learned_views_and_encoders(tmp_path):
     np.testing.assert_allclose(
         np.concatenate(parts, axis=-1), represented, atol=ATOL
     )
+
+
+def test_a_trainer_exports_its_representation_path_only(tmp_path, caplog):
+    """No projection head or critic in the export: fine-tuning it through
+    hub.KerasLayer gives every exported variable a gradient."""
+    v1, v2, _ = shared_signal_views(n=64)
+    keras.utils.set_random_seed(0)
+    model = models.ContrastiveModel(
+        encoder=encoders.MLP((16,), output_dim=8),
+        projector=models.ProjectionHead((16,), 4),
+        critic="bilinear",
+    )
+    model.compile(optimizer=keras.optimizers.SGD(0.05))
+    model.fit((v1, v2), batch_size=32, epochs=1, verbose=0)
+    path = str(tmp_path / "model")
+    export_hub(model, path, input_signature=(None, v1.shape[1]))
+    loaded = tf.saved_model.load(path)
+    exported = sorted(tuple(v.shape) for v in loaded.trainable_variables)
+    wanted = sorted(
+        tuple(v.shape) for v in model.encoders[0].trainable_variables
+    )
+    assert exported == wanted
+    layer = hub.KerasLayer(path, trainable=True)
+    tuned = tf_keras.Sequential(
+        [tf_keras.Input(v1.shape[1:]), layer, tf_keras.layers.Dense(2)]
+    )
+    tuned.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    labels = (v1[:, 0] > 0).astype("int64")
+    with caplog.at_level("WARNING"):
+        tuned.fit(v1, labels, batch_size=32, epochs=1, verbose=0)
+    assert "Gradients do not exist" not in caplog.text

@@ -93,7 +93,7 @@ def test_target_mode_trains_the_distance_to_the_target():
 def _gaussian_model(loss, seed=0):
     keras.utils.set_random_seed(seed)
     x_in, y_in = keras.Input((5,)), keras.Input((5,))
-    critic = critics.Separable(hidden_units=(32,), embedding_dim=16)
+    critic = critics.Separable(hidden_units=(32,), output_dim=16)
     model = keras.Model([x_in, y_in], critic(x_in, y_in))
     model.compile(optimizer=keras.optimizers.Adam(5e-3), loss=loss)
     return model
@@ -165,7 +165,7 @@ def test_bad_inputs():
     with pytest.raises(TypeError, match="floating-point"):
         losses.InfoNCE()(None, np.ones((4, 4), "int32"))
     with pytest.raises(ValueError, match="Unknown loss"):
-        losses.get("mine")
+        losses.get("cpc")
 
 
 def test_cap_reached_by_the_loss_in_nats():

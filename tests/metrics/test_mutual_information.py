@@ -53,7 +53,7 @@ def test_config_round_trip_and_errors():
     rebuilt = assert_config_round_trip(metric)
     assert rebuilt.bound == "smile" and rebuilt.bits
     with pytest.raises(ValueError, match="Unknown bound"):
-        metrics.MutualInformation("mine")
+        metrics.MutualInformation("cpc")
     with pytest.raises(ValueError, match="sample_weight"):
         metric.update_state(None, np.eye(3, dtype="float32"), np.ones(3))
 

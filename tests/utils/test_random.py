@@ -63,7 +63,7 @@ def test_keras_layers_repeat_across_replicas_until_decorrelated(strategy):
         flip.build(images.shape)
     first, second = per_replica(strategy, flip, images)
     np.testing.assert_array_equal(first, second)  # Keras: identical draws
-    assert random_utils.decorrelate_replicas(flip, strategy) == 1
+    assert distribute.decorrelate_replicas(flip, strategy) == 1
     first, second = per_replica(strategy, flip, images)
     assert not np.array_equal(first, second)
 
@@ -78,8 +78,8 @@ def test_package_flip_differs_across_replicas(strategy):
 
 def test_fold_in_replica_is_identity_outside_replicas():
     seed = tf.constant([7, 11], tf.int64)
-    np.testing.assert_array_equal(random_utils.fold_in_replica(seed), [7, 11])
-    assert int(random_utils.replica_id()) == 0
+    np.testing.assert_array_equal(distribute.replica_seed(seed), [7, 11])
+    assert int(distribute.replica_id()) == 0
     generator = random_utils.make_seed_generator(3)
     a = random_utils.draw_seed(generator)
     b = random_utils.draw_seed(generator)
