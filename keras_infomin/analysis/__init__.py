@@ -7,16 +7,15 @@ sweep              train at one budget per value of a knob, measure the
 Knob, KNOBS, get_knob, parse_values
                    families of views indexed by a value: crop scale,
                    jitter strength, patch distance, colour space
-load_images, load_splits, resolve
+load_images, load_splits
                    random image subsets as arrays from folders, .tar.gz
-                   archives or tfds names
+                   archives or tfds names (`data.load`)
 write_table, reverse_u_fit, describe_fit
                    CSV + Markdown tables; the reverse-U check
 """
 
 from keras_infomin.analysis.images import load_images
 from keras_infomin.analysis.images import load_splits
-from keras_infomin.analysis.images import resolve
 from keras_infomin.analysis.knobs import COLOUR_SPLITS
 from keras_infomin.analysis.knobs import KNOBS
 from keras_infomin.analysis.knobs import Knob
@@ -38,7 +37,6 @@ __all__ = [
     "load_images",
     "load_splits",
     "parse_values",
-    "resolve",
     "reverse_u_fit",
     "sweep",
     "write_table",

@@ -1,95 +1,17 @@
 """Image arrays for the workflows: folders, `.tar.gz` archives, tfds names.
 
-`keras_infomin.data.load` streams folders and tfds datasets; the sweeps,
-probes and the command line also need archives and in-memory subsets drawn
-at random (image folders are sorted by class, so the first N files are a
-few classes). `load_images` adds both on top of it.
+`keras_infomin.data.load` streams folders, archives and tfds datasets; the
+sweeps, probes and the command line also need in-memory subsets drawn at
+random (image folders are sorted by class, so the first N files are a few
+classes). `load_images` and `load_splits` add them on top of it.
 """
 
 import os
-import shutil
-import tarfile
 
 import numpy as np
 
 from keras_infomin import data
-
-ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
-HELD_OUT_SPLITS = ("test", "validation", "val")
-
-
-def default_cache_dir():
-    """`$KERAS_INFOMIN_CACHE`, else `~/.cache/keras_infomin`."""
-    return os.environ.get(
-        "KERAS_INFOMIN_CACHE",
-        os.path.join(os.path.expanduser("~"), ".cache", "keras_infomin"),
-    )
-
-
-def _looks_like_path(spec):
-    return (
-        os.sep in spec
-        or spec.startswith((".", "~"))
-        or spec.endswith(ARCHIVE_SUFFIXES)
-    )
-
-
-def resolve(spec, cache_dir=None):
-    """A folder path or a tfds name for `spec`, unpacking archives once.
-
-    Args:
-        spec: an image folder (`class/image` or `split/class/image`), a
-            `.tar.gz` / `.tgz` / `.tar` archive of one, or a
-            tensorflow-datasets name.
-        cache_dir: where archives are unpacked (default
-            `default_cache_dir()`); each archive once, under its name and
-            size, safely when several processes start at the same time.
-
-    Returns:
-        The folder (the archive's single top folder when it has one) or
-        the tfds name unchanged.
-
-    Raises:
-        FileNotFoundError: `spec` names a path or archive that does not
-            exist.
-    """
-    spec = os.fspath(spec)
-    if spec.endswith(ARCHIVE_SUFFIXES):
-        if not os.path.isfile(spec):
-            raise FileNotFoundError(f"archive {spec!r} does not exist")
-        cache_dir = cache_dir or default_cache_dir()
-        name = os.path.basename(spec).split(".")[0]
-        target = os.path.join(cache_dir, f"{name}-{os.path.getsize(spec)}")
-        if not os.path.isdir(target):
-            os.makedirs(cache_dir, exist_ok=True)
-            partial = f"{target}.partial-{os.getpid()}"
-            shutil.rmtree(partial, ignore_errors=True)
-            with tarfile.open(spec) as archive:
-                if hasattr(tarfile, "data_filter"):
-                    archive.extractall(partial, filter="data")
-                else:  # pragma: no cover - Python without filters
-                    archive.extractall(partial)
-            try:
-                os.rename(partial, target)
-            except OSError:  # another process finished first
-                shutil.rmtree(partial, ignore_errors=True)
-        entries = [
-            e
-            for e in sorted(os.listdir(target))
-            if os.path.isdir(os.path.join(target, e))
-        ]
-        # Archives that wrap everything in one top folder.
-        if len(entries) == 1 and entries[0] not in ("train",) + (
-            HELD_OUT_SPLITS
-        ):
-            return os.path.join(target, entries[0])
-        return target
-    path = os.path.expanduser(spec)
-    if os.path.isdir(path):
-        return path
-    if _looks_like_path(spec):
-        raise FileNotFoundError(f"folder {spec!r} does not exist")
-    return spec
+from keras_infomin.data.archives import HELD_OUT_SPLITS
 
 
 def _held_out_split(folder):
@@ -114,7 +36,7 @@ def load_images(
     over all classes.
 
     Args:
-        spec: folder, archive or tfds name (see `resolve`).
+        spec: folder, archive or tfds name (see `data.resolve`).
         split: split sub-folder or tfds split.
         count: number of images (None: all of the split).
         image_size: side the images are resized to (int or pair; None
@@ -131,10 +53,10 @@ def load_images(
         FileNotFoundError: missing folder or archive.
         ValueError: fewer than `count` images, or nothing to read.
     """
-    source = resolve(spec, cache_dir)
     dataset = data.load(
-        source,
+        spec,
         split,
+        cache_dir=cache_dir,
         batch_size=batch_size,
         image_size=image_size,
         shuffle=True,
@@ -170,14 +92,14 @@ def load_splits(
     alone is split at random into disjoint parts.
 
     Args:
-        spec: folder, archive or tfds name (see `resolve`).
+        spec: folder, archive or tfds name (see `data.resolve`).
         train_count, test_count: images in each part (None: all).
         image_size, seed, cache_dir: as in `load_images`.
 
     Returns:
         The two `(images, labels)` pairs.
     """
-    source = resolve(spec, cache_dir)
+    source = data.resolve(spec, cache_dir)
     if not os.path.isdir(source):
         held = "test"
     else:

@@ -97,17 +97,16 @@ def build_model(args):
 
 def _training_data(args):
     """Arrays of --train-images, or the whole split streamed."""
-    from keras_infomin import analysis
     from keras_infomin import data
 
     if args.train_images is not None:
         images, _ = common.load_data(args.data, args)[0]
         return images, args.batch_size
     try:
-        source = analysis.resolve(args.data, args.cache_dir)
         stream = data.load(
-            source,
+            args.data,
             "train",
+            cache_dir=args.cache_dir,
             batch_size=args.batch_size,
             image_size=args.image_size,
             shuffle=True,

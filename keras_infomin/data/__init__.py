@@ -1,5 +1,7 @@
 """Datasets: known-MI benchmarks, synthetic views and dataset loaders."""
 
+from keras_infomin.data.archives import default_cache_dir
+from keras_infomin.data.archives import resolve
 from keras_infomin.data.colorful_moving_mnist import ColorfulMovingMNIST
 from keras_infomin.data.gaussian import correlated_gaussians
 from keras_infomin.data.gaussian import estimate_statistics
@@ -15,6 +17,7 @@ from keras_infomin.data.mi_tasks import mi_task
 
 __all__ = [
     "correlated_gaussians",
+    "default_cache_dir",
     "estimate_statistics",
     "gaussian_log_density_ratio",
     "gaussian_mi_dataset",
@@ -26,4 +29,5 @@ __all__ = [
     "MI_TASKS_V1",
     "MITask",
     "mi_task",
+    "resolve",
 ]

@@ -22,6 +22,8 @@ import os
 
 import tensorflow as tf
 
+from keras_infomin.data.archives import resolve
+
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 # Preset names `views` took before it took only layers, and the layer each
 # one stood for.
@@ -248,6 +250,7 @@ def load(
     download=False,
     with_labels=True,
     prefetch=True,
+    cache_dir=None,
 ):
     """Builds a batched `tf.data` pipeline of images, or of their views.
 
@@ -255,7 +258,9 @@ def load(
         name: a tensorflow-datasets name (`"mnist"`, `"cifar10"`,
             `"cifar100"`, `"stl10"`, `"imagenet2012"`, ...) or the path of a
             folder laid out as `class/image.jpg` (optionally with split
-            sub-folders, `path/train/class/image.jpg`).
+            sub-folders, `path/train/class/image.jpg`), or a `.tar.gz` /
+            `.tgz` / `.tar` archive of such a folder (unpacked once into
+            `cache_dir`, see `resolve`).
         split: tfds split (slicing such as `"train[:10%]"` allowed) or the
             split sub-folder; for a folder without split sub-folders it is
             ignored.
@@ -283,6 +288,9 @@ def load(
         download: allow tfds to download and prepare the data.
         with_labels: return `(x, labels)`; False returns `x` only.
         prefetch: prefetch batches (`tf.data.AUTOTUNE`).
+        cache_dir: where archives are unpacked (default
+            `default_cache_dir()`: `$KERAS_INFOMIN_CACHE`, else
+            `~/.cache/keras_infomin`).
 
     Returns:
         A `tf.data.Dataset`.
@@ -316,12 +324,15 @@ def load(
         )
     size = _size_pair(image_size)
     views = _check_views(views, size)
+    if isinstance(name, (str, os.PathLike)):
+        try:
+            name = resolve(name, cache_dir)
+        except FileNotFoundError as error:
+            raise ValueError(f"{str(error).capitalize()}.") from None
     if _is_folder(name):
         ds = _folder_dataset(
             name, split, input_context, shuffle, seed, size, channels
         )
-    elif isinstance(name, str) and (os.sep in name or name.startswith(".")):
-        raise ValueError(f"Folder {name!r} does not exist.")
     else:
         if not isinstance(split, str):
             raise ValueError(

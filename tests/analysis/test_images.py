@@ -1,6 +1,3 @@
-import os
-import tarfile
-
 import numpy as np
 import pytest
 
@@ -26,30 +23,3 @@ def test_flat_folder_is_split_into_disjoint_parts(tmp_path):
     assert len(x) == 9 and len(x_test) == 6
     train_rows = {row.tobytes() for row in x}
     assert not any(row.tobytes() in train_rows for row in x_test)
-
-
-def test_archive_is_unpacked_once(tmp_path, monkeypatch):
-    root = write_image_folder(tmp_path / "photos", classes=2)
-    archive = str(tmp_path / "photos.tar.gz")
-    with tarfile.open(archive, "w:gz") as tar:
-        tar.add(root, arcname="photos")  # one top folder
-    cache = str(tmp_path / "cache")
-    folder = analysis.resolve(archive, cache_dir=cache)
-    assert os.path.isdir(os.path.join(folder, "train", "class_0"))
-    assert folder.startswith(cache)
-
-    def no_second_unpack(*args, **kwargs):
-        raise AssertionError("unpacked twice")
-
-    monkeypatch.setattr(tarfile, "open", no_second_unpack)
-    assert analysis.resolve(archive, cache_dir=cache) == folder
-    (x, _), _ = analysis.load_splits(archive, 4, 4, 8, cache_dir=cache)
-    assert x.shape == (4, 8, 8, 3)
-
-
-def test_missing_paths(tmp_path):
-    with pytest.raises(FileNotFoundError, match="does not exist"):
-        analysis.resolve(str(tmp_path / "nowhere"))
-    with pytest.raises(FileNotFoundError, match="archive"):
-        analysis.resolve(str(tmp_path / "nowhere.tar.gz"))
-    assert analysis.resolve("cifar10") == "cifar10"  # a tfds name
