@@ -38,20 +38,29 @@ def default_critic(critic, temperature, default_temperature):
     return critics.get(critic)
 
 
+def check_int(name, value, minimum):
+    """`value` if it is an int >= `minimum`, else a clear `ValueError`."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(
+            f"`{name}` must be an int >= {minimum}; received {name}={value!r}."
+        )
+    return value
+
+
 def serialize(value):
-    if value is None:
-        return None
+    """Keras objects (and lists of them) serialised; plain values kept."""
     if isinstance(value, (list, tuple)):
-        return [keras.saving.serialize_keras_object(v) for v in value]
-    return keras.saving.serialize_keras_object(value)
+        return [serialize(v) for v in value]
+    if hasattr(value, "get_config"):
+        return keras.saving.serialize_keras_object(value)
+    return value
 
 
 def deserialize(value):
-    if value is None:
-        return None
+    """The inverse of `serialize`."""
     if isinstance(value, list):
-        return [keras.saving.deserialize_keras_object(v) for v in value]
-    if isinstance(value, dict):
+        return [deserialize(v) for v in value]
+    if isinstance(value, dict) and "class_name" in value:
         return keras.saving.deserialize_keras_object(value)
     return value
 

@@ -35,16 +35,18 @@ class InfoMinModel(ContrastiveModel):
     information the views share except what the labels need. Labels `-1`
     mark unlabelled examples (masked out of the cross-entropies).
 
-    Two players, two optimizers: `compile(encoder_optimizer=...,
-    generator_optimizer=...)`. The encoder player holds the encoders,
-    projectors and critic; the generator player holds `g` and the
-    classifiers. Each step computes one forward pass and both players'
-    gradients from it; the encoders are updated every step and the
-    generator every `generator_every`-th step (1: simultaneous updates,
-    which equals training through a gradient-reversal layer between `g` and
-    the encoders: with SGD at one learning rate, a `ContrastiveModel` whose
-    `view_layer` is `views.Compose([g, models.GradientReversal()])` takes
-    the same unsupervised steps). Both optimizers' states are saved with
+    Two players (`models.Player` of the one `Trainer.train_step`), two
+    optimizers: `compile(encoder_optimizer=..., generator_optimizer=...)`.
+    The encoder player holds the encoders, projectors and critic (the
+    objective); the generator player holds `g` and the classifiers. Each
+    step computes one forward pass and both players' gradients from it,
+    each with the regularisers of its own layers; the encoders are updated
+    every step and the generator every `generator_every`-th step (1:
+    simultaneous updates, which equals training through a
+    gradient-reversal layer between `g` and the encoders: with SGD at one
+    learning rate, a `ContrastiveModel` whose `view_layer` is
+    `views.Compose([g, models.GradientReversal()])` takes the same
+    unsupervised steps). Both optimizers' states are saved with
     the model.
 
     Under `MirroredStrategy` / `MultiWorkerMirroredStrategy` the step equals
@@ -71,12 +73,16 @@ class InfoMinModel(ContrastiveModel):
             `views_of` and a `split`).
         encoders: one encoder per view (a list).
         projectors: optional head, or one per view.
-        critic: critic layer; default cosine `InnerProduct` at 0.1.
+        critic: critic layer; default cosine `InnerProduct` at
+            `temperature`.
         classifiers: optional list of per-view classifiers (logits).
         classification_weight: weight of the cross-entropies in `g`'s loss.
         generator_every: update `g` every k-th step (k >= 1).
         augment: optional layer applied to the images first.
         symmetric: score view pairs in both directions.
+        temperature: the default critic's temperature (0.1 if `None`).
+        bound, bound_kwargs, target: the bound the encoders maximise (the
+            generator minimises its value); `compile(loss=...)` sets them.
 
     Example:
 
@@ -143,12 +149,9 @@ class InfoMinModel(ContrastiveModel):
         self.classification_weight = check_positive(
             "classification_weight", classification_weight, allow_zero=True
         )
-        if not isinstance(generator_every, int) or generator_every < 1:
-            raise ValueError(
-                "`generator_every` must be a positive int; received "
-                f"{generator_every!r}."
-            )
-        self.generator_every = generator_every
+        self.generator_every = base.check_int(
+            "generator_every", generator_every, 1
+        )
         self.generator_optimizer = None
         self.track_logs("generator_loss", "log_det")
         for k in range(num_views if classifiers is not None else 0):
@@ -295,38 +298,19 @@ class InfoMinModel(ContrastiveModel):
 
     # ---------------------------------------------------------------- config
     def get_config(self):
-        config = keras.Model.get_config(self)
-        config.update(
-            generator=base.serialize(self.generator),
-            encoders=base.serialize(list(self.encoders)),
-            projectors=base.serialize(
-                self.projectors[0] if self.shared_projector else self.projectors
-            ),
-            critic=base.serialize(self.critic),
-            classifiers=base.serialize(self.classifiers),
+        return self.config_of(
+            generator=self.generator,
+            encoders=list(self.encoders),
+            projectors=self.projectors[0]
+            if self.shared_projector
+            else self.projectors,
+            critic=self.critic,
+            classifiers=self.classifiers,
             classification_weight=self.classification_weight,
             generator_every=self.generator_every,
-            augment=base.serialize(self.augment),
+            augment=self.augment,
             symmetric=self.symmetric,
-            bound=self.bound,
-            bound_kwargs=dict(self.bound_kwargs),
-            target=self.target,
         )
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for key in (
-            "generator",
-            "encoders",
-            "projectors",
-            "critic",
-            "classifiers",
-            "augment",
-        ):
-            config[key] = base.deserialize(config.get(key))
-        return cls(**config)
 
 
 def frozen_generator(generator):
