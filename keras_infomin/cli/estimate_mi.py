@@ -57,7 +57,19 @@ def add_arguments(parser):
         default=mutual_information.DEFAULT_HELD_OUT,
         help="fraction held out (default %(default)s)",
     )
-    parser.add_argument("--batch-size", type=common.positive_int, default=256)
+    parser.add_argument(
+        "--batch-size",
+        type=common.positive_int,
+        default=None,
+        help="training batch size (default: estimate_mi's, "
+        f"{mutual_information.DEFAULT_BATCH_SIZE} or the training part)",
+    )
+    parser.add_argument(
+        "--eval-batch-size",
+        type=common.positive_int,
+        default=None,
+        help="pairs per held-out batch (default: estimate_mi's)",
+    )
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--max-steps", type=common.positive_int, default=10_000)
     parser.add_argument(
@@ -117,6 +129,7 @@ def run(args):
             else args.preprocessing,
             held_out=args.held_out,
             batch_size=args.batch_size,
+            eval_batch_size=args.eval_batch_size,
             learning_rate=args.learning_rate,
             max_steps=args.max_steps,
             eval_every=args.eval_every,

@@ -242,23 +242,38 @@ def _layer(value):
 
 
 # The default vector critic and protocol, chosen on the Beyond Normal
-# tasks (README, "Estimating MI"): `Separable(**DEFAULT_CRITIC)`.
+# tasks (README, "Estimate MI in one call"): `Separable(**DEFAULT_CRITIC,
+# output_dim=default_output_dim(dx, dy))`.
 DEFAULT_CRITIC = {
-    "hidden_units": (64, 64),
-    "output_dim": 32,
+    "hidden_units": (128, 128, 128),
     "activation": "silu",
 }
 DEFAULT_HELD_OUT = 0.5
 DEFAULT_EVAL_EVERY = 50
-DEFAULT_PATIENCE = 6
+DEFAULT_PATIENCE = 10
+# The towers' width for images (`evaluation.default_encoder`).
 DEFAULT_OUTPUT_DIM = 64
+
+
+def default_output_dim(dim_x, dim_y):
+    """Width of the default vector critic's embeddings: `min(dx, dy) + 1`,
+    at least 4.
+
+    A separable critic `f(x) . g(y)` of width `k` has rank `k`. The
+    optimal InfoNCE critic of a Gaussian pair, `log p(y | x) / p(y)` up to
+    a function of `x`, is `x^T A y + r(y)`: rank `rank(A) + 1 <= min(dx,
+    dy) + 1`. Wider critics fit the training half better and the held-out
+    half worse (measured on the Beyond Normal spiral, README).
+    """
+    return max(4, min(dim_x, dim_y) + 1)
 
 
 def make_critic(critic, estimator, x_shape, y_shape):
     """The critic `estimate_mi` trains, from a name or an instance.
 
     Names: `"separable"` (default; for vectors
-    `Separable(**DEFAULT_CRITIC)`, for images or mixed inputs an
+    `Separable((128, 128, 128), default_output_dim(dx, dy), "silu")`, for
+    images or mixed inputs an
     `EncoderCritic` on `evaluation.default_encoder` towers, i.e. a
     `ConvNet` for images), `"conv"` (the same for images), any name of
     `critics.get`. The upper bounds (`club`, `l1out`) need a conditional
@@ -296,7 +311,10 @@ def make_critic(critic, estimator, x_shape, y_shape):
             y_shape=y_shape[1:],
         )
     if critic == "separable":
-        return critics.Separable(**DEFAULT_CRITIC)
+        return critics.Separable(
+            output_dim=default_output_dim(x_shape[1], y_shape[1]),
+            **DEFAULT_CRITIC,
+        )
     if not vectors:
         raise ValueError(
             f"critic={critic!r} reads vectors; for images pass "
@@ -551,6 +569,13 @@ def estimate_mi(
        `max_steps`); the critic is restored to its best reading, which is
        the estimate.
 
+    The defaults (InfoNCE; a separable critic of three silu layers of 128
+    units and embeddings `default_output_dim(dx, dy)` wide; Adam at 1e-3;
+    batches of 256; a reading every 50 steps, patience 10) were chosen on
+    eight Beyond Normal tasks at N = 5,000, where they reach a mean
+    absolute error of about 0.06 nats (README, "Estimate MI in one
+    call").
+
     For the upper bounds (`club`, `l1out`) the critic is a conditional
     density `q(y | x)` (default `critics.GaussianConditional`), fitted by
     maximum likelihood on the training part; readings compare the
@@ -623,8 +648,8 @@ def estimate_mi(
 
     >>> x, y = keras_infomin.data.mi_task("1v1-normal-0.75").sample(5000)
     >>> result = keras_infomin.estimate_mi(x, y)
-    >>> print(result)  # true MI 0.418 nats
-    infonce: 0.41 nats (0.59 bits), 95% interval [0.39, 0.43] ...
+    >>> print(result)  # true MI 0.413 nats
+    infonce: 0.412 nats (0.594 bits), 95% interval [...] ...
     """
     if estimator not in ESTIMATORS:
         raise ValueError(
