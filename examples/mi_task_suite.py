@@ -215,7 +215,7 @@ def plot(table, args):
     ax.set_title(f"N = {args.n}; cells: mean estimate", fontsize=9)
     fig.tight_layout()
     path = os.path.join(args.out, "heatmap.png")
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return path
 
