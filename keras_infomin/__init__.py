@@ -10,7 +10,8 @@ The layering, from maths to deployment:
     encoders    MLP, ConvNet, RealNVP, ResNet backbones
     models      subclassed keras.Model trainers used through model.fit
     evaluation, analysis
-                probes, kNN, RankMe, fresh-critic I_NCE; sweeps over views
+                estimate_mi (MI between two arrays, held out), probes, kNN,
+                RankMe, fresh-critic I_NCE; sweeps over views
                 (the command line, `keras-infomin`, sits on top)
     distribute, export
                 tf.distribute helpers and TF Hub / SavedModel export
@@ -34,6 +35,7 @@ from keras_infomin import metrics  # noqa: E402
 from keras_infomin import models  # noqa: E402
 from keras_infomin import optimizers  # noqa: E402
 from keras_infomin import views  # noqa: E402
+from keras_infomin.evaluation import estimate_mi  # noqa: E402
 from keras_infomin.version import __version__  # noqa: E402
 
 __all__ = [
@@ -43,6 +45,7 @@ __all__ = [
     "data",
     "distribute",
     "encoders",
+    "estimate_mi",
     "estimators",
     "evaluation",
     "export",

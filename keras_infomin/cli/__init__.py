@@ -4,6 +4,7 @@
     keras-infomin probe runs/a/model.keras DATA
     keras-infomin export runs/a/model.keras exported/a
     keras-infomin sweep DATA --knob crop-scale --values 0.08,0.2,0.5,0.8
+    keras-infomin estimate-mi X.npy Y.npy --estimator infonce
 
 DATA is an image folder (`class/image` or `split/class/image`), a
 `.tar.gz` of one, or a tensorflow-datasets name. Each subcommand is one
@@ -18,6 +19,7 @@ Also run as `python -m keras_infomin.cli`.
 import argparse
 import sys
 
+from keras_infomin.cli import estimate_mi
 from keras_infomin.cli import export
 from keras_infomin.cli import pretrain
 from keras_infomin.cli import probe
@@ -26,10 +28,8 @@ from keras_infomin.cli.common import CLIError
 
 PROG = "keras-infomin"
 
-# The subcommands, in the order `--help` lists them. `estimate-mi X.npy
-# Y.npy` (MI between two arrays through `keras_infomin.estimate_mi`) joins
-# them as `cli/estimate_mi.py` with the MI toolkit.
-COMMANDS = (pretrain, probe, export, sweep)
+# The subcommands, in the order `--help` lists them.
+COMMANDS = (pretrain, probe, export, sweep, estimate_mi)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -43,7 +43,8 @@ def build_parser():
     parser = _Parser(
         prog=PROG,
         description="Contrastive learning built on mutual information: "
-        "pretrain, probe, export and sweep views from a shell.",
+        "pretrain, probe, export and sweep views, and estimate the MI "
+        "between two arrays, from a shell.",
     )
     parser.add_argument(
         "--debug",

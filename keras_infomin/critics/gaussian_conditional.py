@@ -36,7 +36,10 @@ class GaussianConditional(Critic):
 
     Fit it by maximising `bounds.conditional_log_likelihood` (the mean of
     the diagonal); the MI upper bounds then read the whole matrix. This is
-    the conditional of CLUB (Cheng et al. 2020).
+    the conditional of CLUB (Cheng et al. 2020). `log_density = True`
+    marks its scores as normalised log densities, which
+    `losses.Objective` asks of the critic of an upper bound (`"club"`,
+    `"l1out"`).
 
     Args:
         hidden_units: widths of the trunk's hidden layers (may be empty).
@@ -51,6 +54,8 @@ class GaussianConditional(Critic):
     >>> q(np.ones((4, 3), "float32"), np.ones((6, 2), "float32")).shape
     TensorShape([4, 6])
     """
+
+    log_density = True
 
     def __init__(
         self,

@@ -9,6 +9,8 @@ knn_predict, knn_accuracy
 rankme             effective rank of embeddings (Garrido et al. 2023)
 fresh_critic_mi    held-out I_NCE between fixed views, read by freshly
                    trained encoders (returns a `HeldOutMI`)
+estimate_mi        MI between two arrays, held out, with an interval
+                   (returns an `MIResult`; `keras_infomin.estimate_mi`)
 LinearProbe, KNNMonitor, RankMe, FreshCriticMI
                    callbacks writing these values into fit's logs
 """
@@ -26,15 +28,21 @@ from keras_infomin.evaluation.knn import knn_accuracy
 from keras_infomin.evaluation.knn import knn_predict
 from keras_infomin.evaluation.linear_probe import linear_probe
 from keras_infomin.evaluation.linear_probe import scale_features
+from keras_infomin.evaluation.mutual_information import EncoderCritic
+from keras_infomin.evaluation.mutual_information import MIResult
+from keras_infomin.evaluation.mutual_information import estimate_mi
 from keras_infomin.evaluation.rankme import rankme
 
 __all__ = [
+    "EncoderCritic",
     "FreshCriticMI",
     "HeldOutMI",
     "KNNMonitor",
     "LinearProbe",
+    "MIResult",
     "RankMe",
     "default_encoder",
+    "estimate_mi",
     "extract_features",
     "fresh_critic_mi",
     "knn_accuracy",

@@ -9,6 +9,10 @@ They drop into `model.compile(loss=...)` of any model whose output is
   replica under `tf.distribute`; a model whose output is the list
   `[z1, z2]` is built as `keras_infomin.models.PairModel(inputs, [z1, z2])`.
 
+`CLUB` and `L1Out` are the upper bounds, for minimising MI: they read the
+log-likelihoods `log q(y_j | x_i)` of a conditional density (see
+`Objective`).
+
 `y_true` is ignored: `model.fit(x)` with no labels works. Every loss, the
 `metrics.MutualInformation` metric and the trainers of `models` read the
 output through one `Objective`.
@@ -16,6 +20,7 @@ output through one `Objective`.
 
 from keras_infomin.losses.base import ContrastiveLoss
 from keras_infomin.losses.base import MutualInformationLoss
+from keras_infomin.losses.bounds import CLUB
 from keras_infomin.losses.bounds import DV
 from keras_infomin.losses.bounds import JS
 from keras_infomin.losses.bounds import MINE
@@ -24,6 +29,7 @@ from keras_infomin.losses.bounds import SMILE
 from keras_infomin.losses.bounds import TUBA
 from keras_infomin.losses.bounds import InfoNCE
 from keras_infomin.losses.bounds import Interpolated
+from keras_infomin.losses.bounds import L1Out
 from keras_infomin.losses.objective import Estimate
 from keras_infomin.losses.objective import Objective
 from keras_infomin.losses.objective import split_prediction
@@ -38,6 +44,8 @@ _BY_NAME = {
     "js": JS,
     "smile": SMILE,
     "interpolated": Interpolated,
+    "club": CLUB,
+    "l1out": L1Out,
     "triplet": Triplet,
 }
 
@@ -55,6 +63,7 @@ def get(identifier, **kwargs):
 
 
 __all__ = [
+    "CLUB",
     "DV",
     "JS",
     "MINE",
@@ -65,6 +74,7 @@ __all__ = [
     "Estimate",
     "InfoNCE",
     "Interpolated",
+    "L1Out",
     "MutualInformationLoss",
     "Objective",
     "Triplet",

@@ -153,3 +153,42 @@ class Interpolated(_BoundLoss):
         super().__init__(
             alpha=alpha, log_baseline=float(log_baseline), **kwargs
         )
+
+
+@register
+class CLUB(_BoundLoss):
+    r"""The CLUB upper bound, for minimising MI (see `bounds.club`).
+
+        loss = CLUB(L) - mean_i L_ii,   L[i, j] = log q(y_j | x_i)
+
+    On a model whose output is the log-likelihood matrix `L` of its own
+    conditional `q`, the loss fits `q` by maximum likelihood and reports
+    the bound (its value carries no gradient). Compiled into a trainer
+    whose critic is a conditional density (`models.MIEstimator(
+    critics.GaussianConditional())`, `compile(loss=losses.CLUB())`), the
+    trainer's `Objective` scores embedding pairs: the bound's gradient
+    reaches the embeddings only and the likelihood's reaches `q` only, so
+    an encoder minimises CLUB while `q` fits (see `Objective`).
+
+    Args:
+        target, gather: see `MutualInformationLoss`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> log_q = np.array([[0.0, -2.0], [-2.0, 0.0]], "float32")
+    >>> float(CLUB()(None, log_q))  # CLUB 2 minus the likelihood 0
+    2.0
+    """
+
+    BOUND = "club"
+
+
+@register
+class L1Out(_BoundLoss):
+    """The leave-one-out upper bound (see `bounds.l1out` and `CLUB`).
+
+    Reads square log-likelihood matrices `[N, N]`.
+    """
+
+    BOUND = "l1out"

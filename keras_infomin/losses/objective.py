@@ -44,7 +44,9 @@ from keras_infomin.utils.validation import check_positive
 from keras_infomin.utils.validation import check_rank
 
 Estimate = collections.namedtuple(
-    "Estimate", ["value", "weight", "candidates", "labels", "scores"]
+    "Estimate",
+    ["value", "weight", "candidates", "labels", "scores", "log_likelihood"],
+    defaults=(None,),
 )
 Estimate.__doc__ = """An MI estimate of one batch.
 
@@ -56,6 +58,8 @@ Fields:
     labels, scores: with `with_scores=True`, the positive column of each
         local row (int32 `[n]`) and the local score rows `[n, M]`, the form
         compiled Keras metrics read; otherwise `None`.
+    log_likelihood: for the upper bounds, the mean `log q(y_i | x_i)` of
+        the joint pairs (what `q` maximises); otherwise `None`.
 """
 
 
@@ -109,6 +113,12 @@ def _local_first(candidates, anchors, axis=1):
     return ops.concatenate([partners, candidates[:, width:]], 1)
 
 
+def _bound_function(name):
+    if name in bounds.UPPER_BOUNDS:
+        return bounds.get_upper(name)
+    return bounds.get(name)
+
+
 def _at_least(tensor, rows, required, what):
     """`tensor`, once a run-time check that `rows >= required` passed."""
     check = tf.debugging.assert_greater_equal(
@@ -132,8 +142,26 @@ class Objective(keras.layers.Layer):
     before they are scored, so mixed-precision models train the bound in
     float32.
 
+    Upper bounds (`"club"`, `"l1out"` of `bounds.UPPER_BOUNDS`) are for
+    minimising MI. Their critic is a conditional density (a critic with
+    `log_density = True`, e.g. `critics.GaussianConditional`) whose scores
+    are `log q(y_j | x_i)`, and an estimate has two parts:
+
+        value          = bound(L),  L scored with q's weights held fixed
+                         (the gradient reaches the embeddings only)
+        log_likelihood = mean_i L_ii, L scored on stopped embeddings
+                         (the gradient reaches q only)
+        loss           = value - log_likelihood
+
+    so one loss serves a model that minimises the bound while `q` fits by
+    maximum likelihood, whether one optimizer updates both or each player
+    of a `models.Trainer` updates its own variables. A score-matrix
+    prediction (the model's own `log q`) only fits `q`: its `value` is
+    reported without a gradient.
+
     Args:
-        bound: a name of `keras_infomin.bounds.BOUNDS` (`"mine"` included).
+        bound: a name of `keras_infomin.bounds.BOUNDS` (`"mine"` included)
+            or of `bounds.UPPER_BOUNDS`.
         bound_kwargs: the bound's other arguments, e.g. `{"tau": 5.0}` for
             SMILE, `{"alpha": 0.01}` for `interpolated`, `{"momentum":
             0.9}` for MINE.
@@ -195,7 +223,7 @@ class Objective(keras.layers.Layer):
 
     def configure(self, bound, bound_kwargs=None, target=None):
         """Sets the bound, its arguments and the target (see the class)."""
-        function = bounds.get(bound)
+        function = _bound_function(bound)
         if not isinstance(bound, str):
             raise ValueError(
                 "`bound` must be the name of a bound (so that it can be "
@@ -214,6 +242,16 @@ class Objective(keras.layers.Layer):
             ) from None
         if target is not None:
             check_positive("target", target, allow_zero=True)
+        if bound in bounds.UPPER_BOUNDS and (
+            self.temperature != 1.0 or self.cosine or self.symmetric
+        ):
+            raise ValueError(
+                f"The upper bound {bound!r} reads log-likelihoods log "
+                "q(y_j | x_i) of one direction: `temperature`, `cosine` and "
+                "`symmetric` do not apply (received temperature="
+                f"{self.temperature}, cosine={self.cosine}, symmetric="
+                f"{self.symmetric})."
+            )
         self.bound, self.bound_kwargs, self.target = bound, kwargs, target
         if bound == "mine" and not hasattr(self, "log_partition_average"):
             # MINE's running state; identical on every replica (the global
@@ -233,6 +271,11 @@ class Objective(keras.layers.Layer):
                 )
             )
 
+    @property
+    def upper(self):
+        """Whether the bound is an upper bound (`bounds.UPPER_BOUNDS`)."""
+        return self.bound in bounds.UPPER_BOUNDS
+
     def _gathering(self):
         return self.gather and distribute.num_replicas() > 1
 
@@ -251,11 +294,19 @@ class Objective(keras.layers.Layer):
         )
 
     def loss(self, estimate):
-        """`-value`, or `|value - target|`; 0 for a skipped batch."""
-        if self.target is None:
-            loss = -estimate.value
-        else:
+        """`-value`, or `|value - target|`; 0 for a skipped batch.
+
+        Upper bounds: `value - log_likelihood` (or `|value - target| -
+        log_likelihood`), see the class.
+        """
+        if self.target is not None:
             loss = ops.abs(estimate.value - self.target)
+        elif self.upper:
+            loss = estimate.value
+        else:
+            loss = -estimate.value
+        if self.upper:
+            loss = loss - estimate.log_likelihood
         return loss * estimate.weight
 
     def scores(self, y_pred, training=False):
@@ -291,6 +342,10 @@ class Objective(keras.layers.Layer):
             with_scores: also return the labels and scores for metrics.
         """
         scores = local = self._tempered(scores)
+        if self.upper:
+            return self._upper_estimate(
+                ops.stop_gradient(scores), scores, positive_mask, with_scores
+            )
         mask = positive_mask
         spread = across_replicas and distribute.num_replicas() > 1
         if spread and self.bound == "infonce" and not self.symmetric:
@@ -312,6 +367,8 @@ class Objective(keras.layers.Layer):
     def estimate_pair(self, za, zb, training=False, with_scores=False):
         """The `Estimate` of embeddings `za` `[N, d]` and `zb` `[M, d]`."""
         za, zb = self._embeddings(za, zb)
+        if self.upper:
+            return self._upper_pair(za, zb, training, with_scores)
         if (
             self.bound == "infonce"
             and not self.bound_kwargs
@@ -418,7 +475,7 @@ class Objective(keras.layers.Layer):
 
     def _value(self, scores, mask, previous):
         """`(value, state)`: the bound, both directions if symmetric."""
-        function = bounds.get(self.bound)
+        function = _bound_function(self.bound)
         kwargs = dict(self.bound_kwargs)
         if mask is not None:
             kwargs["positive_mask"] = mask
@@ -482,6 +539,32 @@ class Objective(keras.layers.Layer):
             None,
             with_scores,
         )
+
+    # -------------------------------------------------------- upper bounds
+    def _upper_pair(self, za, zb, training, with_scores):
+        if not getattr(self.critic, "log_density", False):
+            raise ValueError(
+                f"The upper bound {self.bound!r} reads log densities log "
+                "q(y_j | x_i): give the objective a conditional density "
+                "critic (critics.GaussianConditional()) or pass the "
+                f"log-likelihood matrix; received critic {self.critic.name!r}."
+            )
+        stopped = (ops.stop_gradient(za), ops.stop_gradient(zb))
+        fit_scores = self.scores(stopped, training=training)
+        fixed = [
+            (v, ops.stop_gradient(v)) for v in self.critic.trainable_variables
+        ]
+        with keras.StatelessScope(state_mapping=fixed):
+            bound_scores = self.scores((za, zb), training=training)
+        return self._upper_estimate(bound_scores, fit_scores, None, with_scores)
+
+    def _upper_estimate(self, bound_scores, fit_scores, mask, with_scores):
+        value, weight, candidates = self._read(bound_scores, mask, False)
+        log_likelihood = bounds.conditional_log_likelihood(fit_scores, mask)
+        estimate = self._estimate(
+            value, weight, candidates, fit_scores, mask, with_scores
+        )
+        return estimate._replace(log_likelihood=_f32(log_likelihood) * weight)
 
     # -------------------------------------------------------------- config
     def get_config(self):

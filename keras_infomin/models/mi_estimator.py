@@ -42,7 +42,11 @@ class MIEstimator(Trainer):
     Args:
         critic: a `keras_infomin.critics` layer, name or config.
         bound: one of `ESTIMATORS` ("infonce", "nwj", "tuba", "dv", "js",
-            "smile", "interpolated", "mine").
+            "smile", "interpolated", "mine"), or an upper bound ("club",
+            "l1out") with a conditional density critic
+            (`critics.GaussianConditional`): the critic then fits by
+            maximum likelihood and `mi` reports the bound (see
+            `losses.Objective`).
         bound_kwargs: extra arguments of the bound, e.g. `{"tau": 5.0}` for
             SMILE or `{"alpha": 0.01}` for the interpolated bound.
         mine_momentum: MINE's moving-average momentum, in [0, 1).
@@ -68,9 +72,10 @@ class MIEstimator(Trainer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if bound not in ESTIMATORS:
+        if bound not in ESTIMATORS + tuple(bounds.UPPER_BOUNDS):
             raise ValueError(
-                f"Unknown bound {bound!r}; expected one of {ESTIMATORS}."
+                f"Unknown bound {bound!r}; expected one of {ESTIMATORS} or "
+                f"an upper bound {tuple(bounds.UPPER_BOUNDS)}."
             )
         self.mine_momentum = check_in_range(
             "mine_momentum", mine_momentum, 0.0, 1.0, high_open=True
