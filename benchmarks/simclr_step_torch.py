@@ -131,6 +131,7 @@ def make_step(args):
         torch.channels_last if args.channels_last else torch.contiguous_format
     )
     model = model.to(memory_format=memory_format)
+    forward = torch.compile(model) if args.compile else model
     optimizer = torch.optim.SGD(model.parameters(), lr=0.03, momentum=0.9)
     gen = torch.Generator().manual_seed(1)
     shape = (args.batch, 3, args.image_size, args.image_size)
@@ -144,8 +145,8 @@ def make_step(args):
     def step():
         optimizer.zero_grad(set_to_none=True)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            za = model(views[0])
-            zb = model(views[1])
+            za = forward(views[0])
+            zb = forward(views[1])
         loss = loss_fn(za, zb, args.temperature)
         loss.backward()
         optimizer.step()
@@ -176,6 +177,11 @@ def parse_args(argv=None):
     parser.add_argument("--temperature", type=float, default=0.5)
     parser.add_argument("--channels-last", action="store_true")
     parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument(
+        "--compile",
+        action="store_true",
+        help="torch.compile the model (inductor; needs a C++ compiler)",
+    )
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--serve", action="store_true")
