@@ -7,6 +7,8 @@ matrix products: the scores `S = x y^T` and the two gradients `dS y`,
 - `floor`: exactly those three products (plus a tiny reduction each);
 - `library`: `keras_infomin.losses.InfoNCE()` on the embedding pair, value
   and gradients (the fused `bounds.infonce_dot` path);
+- `scores`: the same loss on a score matrix the caller computes,
+  `InfoNCE()(None, x @ y.T)` (the drop-in path), gradients to `x` and `y`;
 - `autodiff`: the plain hand-written form, softmax cross-entropy on
   `x y^T` differentiated by TensorFlow.
 
@@ -48,6 +50,14 @@ def make_variants():
         return tape.gradient(value, [x, y])
 
     @tf.function
+    def scores(x, y, g):
+        del g
+        with tf.GradientTape() as tape:
+            tape.watch([x, y])
+            value = loss(None, tf.matmul(x, y, transpose_b=True))
+        return tape.gradient(value, [x, y])
+
+    @tf.function
     def autodiff(x, y, g):
         del g
         with tf.GradientTape() as tape:
@@ -59,7 +69,12 @@ def make_variants():
             )
         return tape.gradient(value, [x, y])
 
-    return {"floor": floor, "library": library, "autodiff": autodiff}
+    return {
+        "floor": floor,
+        "library": library,
+        "scores": scores,
+        "autodiff": autodiff,
+    }
 
 
 def measure(n, dim, rounds, variants):
@@ -87,17 +102,23 @@ def main():
     args = parser.parse_args()
     variants = make_variants()
     print(f"d = {args.dim}; median of {args.rounds} interleaved rounds")
+    others = [name for name in variants if name != "floor"]
     print(
-        f"{'N':>6} {'floor ms':>9} {'library ms':>11} {'autodiff ms':>12}"
-        f" {'library/floor':>14} {'autodiff/floor':>15} {'GFLOP/s':>8}"
+        f"{'N':>6} {'floor ms':>9} "
+        + " ".join(f"{name + ' ms':>12}" for name in others)
+        + " "
+        + " ".join(f"{name + '/floor':>15}" for name in others)
+        + f" {'GFLOP/s':>8} {'load':>5}"
     )
     for n in [int(v) for v in args.sizes.split(",")]:
         t = measure(n, args.dim, args.rounds, variants)
         gflops = 3 * 2 * n * n * args.dim / t["floor"] / 1e9
         print(
-            f"{n:>6} {t['floor'] * 1e3:9.1f} {t['library'] * 1e3:11.1f} "
-            f"{t['autodiff'] * 1e3:12.1f} {t['library'] / t['floor']:14.2f} "
-            f"{t['autodiff'] / t['floor']:15.2f} {gflops:8.0f}"
+            f"{n:>6} {t['floor'] * 1e3:9.1f} "
+            + " ".join(f"{t[name] * 1e3:12.1f}" for name in others)
+            + " "
+            + " ".join(f"{t[name] / t['floor']:15.2f}" for name in others)
+            + f" {gflops:8.0f} {os.getloadavg()[0]:5.1f}"
         )
 
 

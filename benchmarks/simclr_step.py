@@ -16,21 +16,19 @@ Variants (`--variant`, each in its own worker process):
   - `hand`: a hand-written Keras 3 functional ResNet-18 and a
     `tf.function` step with `GradientTape` (`--data-format channels_first`
     for NCHW);
-  - `torch`: `benchmarks/simclr_step_torch.py`, the PyTorch reference.
+  - `torch`: `benchmarks/simclr_step_torch.py`, the PyTorch reference
+    (`--channels-last`, `--compile`, `--threads N`, `--device cuda`; see
+    its docstring);
+  - `gemm`: one 2048 x 2048 matrix product per step, the peak.
 
 Levers, per worker: `--precision bfloat16` (`mixed_bfloat16` policy for
 Keras, CPU autocast for PyTorch), `--jit` (XLA: `compile(jit_compile=True)`,
 or `tf.function(jit_compile=True)` for `hand`), `--onednn 0/1`
 (`TF_ENABLE_ONEDNN_OPTS`), `--intra/--inter` thread pools, and prototypes
 of library changes patched into this process only (`--patch`, comma list):
-  - `fused-bn`: batch norm in training through TensorFlow's fused kernel
-    (`FusedBatchNormV3`, one pass for the statistics and one for the
-    normalisation, a fused gradient) instead of Keras' moments +
-    `tf.nn.batch_normalization` graph; the moving variance gets the biased
-    batch variance, as in Keras;
-  - `same-pad`: stride-1 convolutions of the ResNet use `padding="same"`
-    instead of an explicit `ops.pad` + `"valid"` (identical values; the
-    stride-2 ones keep the symmetric explicit pad);
+  - `keras-bn`: the ResNet's batch norms as Keras' own layer (moments +
+    `tf.nn.batch_normalization`, float32 casts under mixed precision)
+    instead of the library's fused `encoders.BatchNormalization`;
   - `concat-views`: both views through the encoder as one batch of 256
     (batch-norm statistics over both views, as in SimCLR's own code);
   - `unfused-loss`: the plain critic + bound path instead of
@@ -40,13 +38,20 @@ Driver: `--compare-torch` starts one worker per configuration (grouped by
 precision, so each group's ratios come from one run), then runs
 interleaved rounds (each worker in turn runs `--steps-per-round` steps,
 the order rotating every round) and prints median images/s, the ratio to
-PyTorch in the same precision and the fraction of `--peak-gflops`.
+PyTorch in the same precision, the fraction of the peak and the seconds a
+CIFAR-10 epoch (50,000 images) of the step alone would take. The peak is
+measured, not assumed: a `gemm` worker (a 2048 x 2048 matrix product in
+the precision, TensorFlow, in the same rounds and thread setting as the
+others, e.g. `gemm --intra 1`) gives the GFLOP per CPU-second the CPU
+attains; the column compares the step's GFLOP per CPU-second with it
+(both insensitive to other processes' load). Without a `gemm` worker it
+is left empty.
 
     python benchmarks/simclr_step.py --quick                 # smoke run
     python benchmarks/simclr_step.py --variant model --precision bfloat16
     python benchmarks/simclr_step.py --compare-torch --rounds 7
     python benchmarks/simclr_step.py --compare-torch --configs \
-        "torch;model;model --patch fused-bn,same-pad"
+        "torch;model;model --patch keras-bn"
 """
 
 import argparse
@@ -61,9 +66,11 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 GMAC_PER_VIEW = 0.557  # ResNet-18, CIFAR stem, 32x32, forward
 GFLOP_PER_IMAGE = 2 * 3 * 2 * GMAC_PER_VIEW  # 2 views, fwd+bwd ~ 3x fwd
+EPOCH_IMAGES = 50_000  # CIFAR-10's training set
+GEMM_SIZE = 2048  # the `gemm` worker's square matrix product
+GEMM_GFLOP = 2 * GEMM_SIZE**3 / 1e9
 PATCHES = (
-    "fused-bn",
-    "same-pad",
+    "keras-bn",
     "concat-views",
     "unfused-loss",
     "conv-grad",
@@ -71,80 +78,17 @@ PATCHES = (
 
 
 # --------------------------------------------------------------- patches
-def patch_fused_bn():
-    """BatchNormalization (training, NHWC, no mask) via FusedBatchNormV3."""
+def patch_keras_bn():
+    """The ResNet's batch norms as Keras' own layer (moments + affine ops).
+
+    The library's `encoders.BatchNormalization` runs TensorFlow's fused
+    kernel in training; this puts Keras' graph back, to measure it.
+    """
     import keras
-    import tensorflow as tf
 
-    original = keras.layers.BatchNormalization.call
-
-    def call(self, inputs, training=None, mask=None):
-        rank = len(inputs.shape)
-        axis = self.axis if self.axis >= 0 else self.axis + rank
-        if (
-            not (training and self.trainable)
-            or mask is not None
-            or self.synchronized
-            or self.renorm
-            or rank != 4
-            or axis not in (1, 3)
-            or not (self.scale and self.center)
-        ):
-            return original(self, inputs, training=training, mask=mask)
-        data_format = "NHWC" if axis == 3 else "NCHW"
-        x = inputs
-        if x.dtype not in (tf.float32, tf.bfloat16):
-            x = tf.cast(x, tf.float32)
-        y, mean, var, *_ = tf.raw_ops.FusedBatchNormV3(
-            x=x,
-            scale=tf.cast(self.gamma, tf.float32),
-            offset=tf.cast(self.beta, tf.float32),
-            mean=tf.zeros([0], tf.float32),
-            variance=tf.zeros([0], tf.float32),
-            epsilon=self.epsilon,
-            data_format=data_format,
-            is_training=True,
-        )
-        # The op returns the Bessel-corrected variance; Keras' moving
-        # average uses the biased one.
-        shape = tf.shape(x)
-        count = tf.cast(tf.reduce_prod(shape) // shape[axis], tf.float32)
-        var = tf.stop_gradient(var * (count - 1.0) / count)
-        mean = tf.stop_gradient(mean)
-        m = self.momentum
-        self.moving_mean.assign(self.moving_mean * m + mean * (1.0 - m))
-        self.moving_variance.assign(self.moving_variance * m + var * (1.0 - m))
-        return tf.cast(y, self.compute_dtype)
-
-    keras.layers.BatchNormalization.call = call
-
-
-def patch_same_pad():
-    """Stride-1 convolutions with padding="same", no explicit pad op."""
     from keras_infomin.encoders import resnet
 
-    blocks = resnet._Blocks
-
-    def same(conv):
-        return conv.strides == (1, 1) and conv.kernel_size[0] > 1
-
-    original_pad = blocks._pad
-    original_shape = blocks._padded_shape
-
-    def _pad(x, conv):
-        if same(conv):
-            conv.padding = "same"
-            return x
-        return original_pad(x, conv)
-
-    def _padded_shape(shape, conv):
-        if same(conv):
-            conv.padding = "same"
-            return tuple(shape)
-        return original_shape(shape, conv)
-
-    blocks._pad = staticmethod(_pad)
-    blocks._padded_shape = staticmethod(_padded_shape)
+    resnet.BatchNormalization = keras.layers.BatchNormalization
 
 
 def patch_concat_views():
@@ -248,8 +192,7 @@ def patch_conv_grad():
 
 PATCH_FUNCTIONS = {
     "conv-grad": patch_conv_grad,
-    "fused-bn": patch_fused_bn,
-    "same-pad": patch_same_pad,
+    "keras-bn": patch_keras_bn,
     "concat-views": patch_concat_views,
     "unfused-loss": patch_unfused_loss,
 }
@@ -343,6 +286,17 @@ def make_keras_step(args):
     )
     optimizer = keras.optimizers.SGD(0.03, momentum=0.9)
 
+    if args.variant == "gemm":
+        # The precision's attainable peak: one large matrix product.
+        dtype = tf.bfloat16 if args.precision == "bfloat16" else tf.float32
+        a = tf.cast(tf.constant(rng.random((GEMM_SIZE,) * 2)), dtype)
+        product = tf.function(lambda a: tf.reduce_sum(tf.matmul(a, a)[:1]))
+
+        def step():
+            return float(product(a))
+
+        return step
+
     if args.variant == "model":
         from keras_infomin import critics
         from keras_infomin import encoders
@@ -417,6 +371,10 @@ def worker_command(spec, common):
     words = shlex.split(spec)
     variant, rest = words[0], words[1:]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    # Workers import the library of this checkout, not an installed copy.
+    env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [os.path.dirname(HERE), env.get("PYTHONPATH")])
+    )
     if variant == "torch":
         script = os.path.join(HERE, "simclr_step_torch.py")
         extra = []
@@ -510,9 +468,14 @@ def compare(args):
             )
         for worker in workers:
             worker.close()
-        base = None
         base = base_cpu = None
+        peak = None
         for worker in workers:
+            if worker.spec.split()[0] == "gemm":
+                # Per CPU-second, as the step's own column below: a
+                # shared machine slows the wall clock, not the kernels.
+                peak = GEMM_GFLOP / statistics.median(worker.cpu)
+                continue
             ips = args.batch / statistics.median(worker.times)
             # Images per second if the step's CPU seconds ran on all cores
             # without waiting: less sensitive to other processes' load.
@@ -520,29 +483,41 @@ def compare(args):
             if worker.spec.split()[0] == "torch" and base is None:
                 base, base_cpu = ips, cpu_ips
             results.append(
-                (precision, worker.spec, ips, base, cpu_ips, base_cpu)
+                [precision, worker.spec, ips, base, cpu_ips, base_cpu, None]
+            )
+        for row in results:
+            if row[0] == precision:
+                row[6] = peak
+        if peak:
+            print(
+                f"  {precision} GEMM peak: {peak:.0f} GFLOP per CPU-second",
+                flush=True,
             )
         all_loads.extend(loads)
     width = max(len(r[1]) for r in results)
     print()
     print(
         f"{'precision':9} {'config':{width}} {'img/s':>6} {'vs torch':>8} "
-        f"{'of peak':>7} | {'cpu img/s':>9} {'vs torch':>8}"
+        f"{'of peak':>7} {'s/epoch':>8} | {'cpu img/s':>9} {'vs torch':>8}"
     )
-    for precision, spec, ips, base, cpu_ips, base_cpu in results:
+    for precision, spec, ips, base, cpu_ips, base_cpu, peak in results:
         ratio = f"{ips / base:.2f}x" if base else "-"
         cpu_ratio = f"{cpu_ips / base_cpu:.2f}x" if base_cpu else "-"
-        peak = ips * GFLOP_PER_IMAGE / args.peak_gflops
+        cpu_gflops = cpu_ips / cores * GFLOP_PER_IMAGE  # per CPU-second
+        of_peak = f"{cpu_gflops / peak:.0%}" if peak else "-"
         print(
-            f"{precision:9} {spec:{width}} {ips:6.1f} {ratio:>8} {peak:7.0%} | "
+            f"{precision:9} {spec:{width}} {ips:6.1f} {ratio:>8} "
+            f"{of_peak:>7} {EPOCH_IMAGES / ips:8.0f} | "
             f"{cpu_ips:9.1f} {cpu_ratio:>8}"
         )
     print(
         f"1-min load average during rounds: median "
         f"{statistics.median(all_loads):.1f}, max {max(all_loads):.1f} "
-        f"({cores} CPUs); peak = {args.peak_gflops:.0f} GFLOP/s, "
-        f"{GFLOP_PER_IMAGE:.2f} GFLOP per image; cpu img/s = batch x "
-        f"{cores} / median CPU-seconds of a step"
+        f"({cores} CPUs); of peak = the step's GFLOP per CPU-second "
+        f"({GFLOP_PER_IMAGE:.2f} GFLOP per image) / the `gemm` worker's in "
+        f"the same rounds; "
+        f"s/epoch = {EPOCH_IMAGES} images / img/s (step only); cpu img/s "
+        f"= batch x {cores} / median CPU-seconds of a step"
     )
 
 
@@ -550,7 +525,9 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--variant", choices=("model", "hand"), default="model")
+    parser.add_argument(
+        "--variant", choices=("model", "hand", "gemm"), default="model"
+    )
     parser.add_argument(
         "--precision", choices=("float32", "bfloat16"), default="float32"
     )
@@ -574,7 +551,7 @@ def parse_args(argv=None):
     parser.add_argument("--compare-torch", action="store_true")
     parser.add_argument(
         "--configs",
-        default="torch; model; model --jit; hand",
+        default="torch --channels-last --compile; torch; model; model --jit",
         help="driver: ';'-separated worker configs (first word: torch, "
         "model or hand; the rest are this script's or the torch script's "
         "options, OMP_*=value sets a torch worker's environment)",
@@ -582,7 +559,6 @@ def parse_args(argv=None):
     parser.add_argument("--precisions", default="float32,bfloat16")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--steps-per-round", type=int, default=1)
-    parser.add_argument("--peak-gflops", type=float, default=195.0)
     parser.add_argument(
         "--quick",
         action="store_true",

@@ -19,6 +19,15 @@ The loss is a few `256 x 256 x 128` products: under 0.1% of the step.
 Precision: `float32`, or `bfloat16` through `torch.autocast("cpu")` (the
 weights and the optimizer stay float32).
 
+PyTorch at its best on a CPU: `--channels-last` (NHWC convolutions,
+oneDNN's preferred layout), `--compile` (`torch.compile`, inductor: fused
+batch norm / ReLU / elementwise kernels; compiling takes a minute or two),
+`--threads N` (default: one per core) and passive OpenMP waiting (set
+below unless `OMP_WAIT_POLICY` is in the environment). On a GPU:
+`--device cuda` (`--tf32` for TensorFlow's default float32 matmul
+precision on Ampere and later). Steps end with `float(loss)`, which waits
+for the device.
+
     python benchmarks/simclr_step_torch.py [--precision bfloat16] [--quick]
     python benchmarks/simclr_step_torch.py --serve   # driven by simclr_step.py
 
@@ -29,13 +38,21 @@ line with their wall times; an empty line or EOF ends it.
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
 
-import torch
-from torch import nn
-from torch.nn import functional as F
+# OpenMP threads that spin at barriers while the step waits for them lose
+# the cores they share with any other process (another worker of the
+# driver, other jobs): on the 2-core test machine a step took twice as
+# long with libgomp's default (spinning) as with passive waiting. It must
+# be set before torch starts OpenMP; an explicit setting is kept.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+from torch.nn import functional as F  # noqa: E402
 
 
 class BasicBlock(nn.Module):
@@ -103,7 +120,7 @@ def symmetric_infonce(za, zb, temperature):
     za = F.normalize(za.float(), dim=1)
     zb = F.normalize(zb.float(), dim=1)
     logits = za @ zb.t() / temperature
-    labels = torch.arange(za.shape[0])
+    labels = torch.arange(za.shape[0], device=za.device)
     return 0.5 * (
         F.cross_entropy(logits, labels) + F.cross_entropy(logits.t(), labels)
     )
@@ -114,9 +131,10 @@ def nt_xent(za, zb, temperature):
     z = F.normalize(torch.cat([za, zb]).float(), dim=1)
     logits = z @ z.t() / temperature
     logits = logits.masked_fill(
-        torch.eye(2 * n, dtype=torch.bool), float("-inf")
+        torch.eye(2 * n, dtype=torch.bool, device=z.device), float("-inf")
     )
     labels = torch.cat([torch.arange(n, 2 * n), torch.arange(n)])
+    labels = labels.to(z.device)
     return F.cross_entropy(logits, labels)
 
 
@@ -126,16 +144,23 @@ LOSSES = {"symmetric": symmetric_infonce, "ntxent": nt_xent}
 def make_step(args):
     """Returns `step()` running one training step on fixed random views."""
     torch.manual_seed(0)
-    model = SimCLR()
+    device = torch.device(args.device)
+    if args.tf32:
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    model = SimCLR().to(device)
     memory_format = (
         torch.channels_last if args.channels_last else torch.contiguous_format
     )
     model = model.to(memory_format=memory_format)
+    forward = torch.compile(model) if args.compile else model
     optimizer = torch.optim.SGD(model.parameters(), lr=0.03, momentum=0.9)
     gen = torch.Generator().manual_seed(1)
     shape = (args.batch, 3, args.image_size, args.image_size)
     views = [
-        torch.rand(shape, generator=gen).contiguous(memory_format=memory_format)
+        torch.rand(shape, generator=gen)
+        .to(device)
+        .contiguous(memory_format=memory_format)
         for _ in range(2)
     ]
     loss_fn = LOSSES[args.loss]
@@ -143,9 +168,9 @@ def make_step(args):
 
     def step():
         optimizer.zero_grad(set_to_none=True)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            za = model(views[0])
-            zb = model(views[1])
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            za = forward(views[0])
+            zb = forward(views[1])
         loss = loss_fn(za, zb, args.temperature)
         loss.backward()
         optimizer.step()
@@ -176,6 +201,17 @@ def parse_args(argv=None):
     parser.add_argument("--temperature", type=float, default=0.5)
     parser.add_argument("--channels-last", action="store_true")
     parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument(
+        "--tf32",
+        action="store_true",
+        help="TF32 matmuls and convolutions on CUDA (TensorFlow's default)",
+    )
+    parser.add_argument(
+        "--compile",
+        action="store_true",
+        help="torch.compile the model (inductor; needs a C++ compiler)",
+    )
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--serve", action="store_true")
@@ -207,7 +243,8 @@ def main(argv=None):
     print(
         f"torch {torch.__version__} {args.precision} batch {args.batch}: "
         f"median step {med:.3f} s, {args.batch / med:.1f} images/s "
-        f"({torch.get_num_threads()} threads)"
+        f"({torch.get_num_threads()} threads, "
+        f"OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']})"
     )
 
 

@@ -6,9 +6,12 @@ matrix products, no autodiff through the softmax. On the TensorFlow backend
 this brings a forward+backward step close to the cost of the three
 `N x M x d` matrix products it cannot avoid (see
 `benchmarks/infonce_gemm_floor.py`); other backends use the plain form.
+`bounds.infonce` on a score matrix without a mask shares the same softmax
+pass and writes its gradient `(I - P) / N` directly (TensorFlow backend).
 """
 
 import keras
+import numpy as np
 from keras import ops
 
 from keras_infomin.utils.validation import check_float_tensor
@@ -65,6 +68,44 @@ def _reference(x, y, symmetric):
     return row + ops.log(ops.cast(ops.shape(y)[0], "float32"))
 
 
+def _softmax(scores, symmetric):
+    """`(mean log-probability of the positives, P)` of `[N, M]` scores.
+
+    `P` is the row softmax (averaged with the column softmax when
+    `symmetric`), the part of `d value / d S` off the diagonal, from one
+    softmax kernel per direction: no autodiff through it. The value reads
+    the positives' probabilities `P_ii` on the diagonal; where one
+    underflows (a positive more than ~87 nats below its row's
+    log-partition in float32) the rows' are recomputed from their largest
+    entries, `log P_ii = S_ii - max_j S_ij + log max_j P_ij`.
+    """
+    import tensorflow as tf
+
+    def direction(s):
+        p = tf.nn.softmax(s)
+        diagonal = tf.linalg.diag_part(p)
+
+        def from_peaks():
+            n = tf.shape(diagonal)[0]
+            peak = tf.reduce_max(s, 1)[:n]
+            top = tf.reduce_max(p, 1)[:n]
+            return tf.linalg.diag_part(s) - peak + tf.math.log(top)
+
+        tiny = np.finfo(diagonal.dtype.as_numpy_dtype).tiny
+        log_p = tf.cond(
+            tf.reduce_any(diagonal < tiny),
+            from_peaks,
+            lambda: tf.math.log(diagonal),
+        )
+        return tf.reduce_mean(log_p), p
+
+    row, probs = direction(scores)
+    if not symmetric:
+        return row, probs
+    col, col_probs = direction(tf.transpose(scores))
+    return 0.5 * (row + col), 0.5 * (probs + tf.transpose(col_probs))
+
+
 def _tensorflow_fused(x, y, symmetric):
     import tensorflow as tf
 
@@ -72,44 +113,53 @@ def _tensorflow_fused(x, y, symmetric):
     def bound(x, y):
         n = tf.shape(x)[0]
         m = tf.shape(y)[0]
-        nf = tf.cast(n, tf.float32)
         scores = tf.cast(tf.matmul(x, y, transpose_b=True), tf.float32)
-        positives = tf.reduce_sum(
-            tf.cast(x, tf.float32) * tf.cast(y[:n], tf.float32), axis=1
-        )
-        row_max = tf.stop_gradient(tf.reduce_max(scores, axis=1, keepdims=True))
-        row_exp = tf.exp(scores - row_max)
-        row_sum = tf.reduce_sum(row_exp, axis=1, keepdims=True)
-        row_lse = tf.squeeze(row_max + tf.math.log(row_sum), 1)
-        value = tf.reduce_mean(positives - row_lse)
-        if symmetric:
-            col_max = tf.stop_gradient(
-                tf.reduce_max(scores, axis=0, keepdims=True)
-            )
-            col_exp = tf.exp(scores - col_max)
-            col_sum = tf.reduce_sum(col_exp, axis=0, keepdims=True)
-            col_lse = tf.squeeze(col_max + tf.math.log(col_sum), 0)
-            value = 0.5 * (value + tf.reduce_mean(positives - col_lse))
+        value, probs = _softmax(scores, symmetric)
         value = value + tf.math.log(tf.cast(m, tf.float32))
 
         def grad(upstream):
-            # d value / d S = (I - P) / N with P the row softmax (averaged
-            # with the column softmax when symmetric).
-            scale = tf.cast(upstream, tf.float32) / nf
-            if symmetric:
-                probs = (0.5 * scale) * (row_exp / row_sum + col_exp / col_sum)
-            else:
-                probs = row_exp * (scale / row_sum)
-            probs = tf.cast(probs, x.dtype)
-            scale_c = tf.cast(scale, x.dtype)
-            dx = scale_c * y[:n] - tf.matmul(probs, y)
-            dy = -tf.matmul(probs, x, transpose_a=True)
-            dy = dy + tf.pad(scale_c * x, [[0, m - n], [0, 0]])
+            # d value / d S = (I - P) / N; the scale goes on the [N, d]
+            # sides of the products, never on an [N, M] buffer.
+            scale = tf.cast(upstream, tf.float32) / tf.cast(n, tf.float32)
+            scale = tf.cast(scale, x.dtype)
+            p = tf.cast(probs, x.dtype)
+            dx = scale * (y[:n] - tf.matmul(p, y))
+            dy = tf.matmul(p, -scale * x, transpose_a=True)
+            dy = dy + tf.pad(scale * x, [[0, m - n], [0, 0]])
             return dx, dy
 
         return value, grad
 
     return bound(x, y)
+
+
+def tensorflow_scores_bound(scores):
+    """InfoNCE of a float `[N, M]` score matrix, positives on the diagonal.
+
+    The TensorFlow form of `bounds.infonce` without a mask: the same
+    softmax as `infonce_dot`, and the gradient `(I - P) / N` written into
+    one `[N, M]` buffer.
+    """
+    import tensorflow as tf
+
+    @tf.custom_gradient
+    def bound(scores):
+        shape = tf.shape(scores)
+        value, probs = _softmax(scores, False)
+        value = value + tf.math.log(tf.cast(shape[1], scores.dtype))
+
+        def grad(upstream):
+            scale = tf.cast(upstream, scores.dtype) / tf.cast(
+                shape[0], scores.dtype
+            )
+            minus_p = probs * -scale
+            return tf.linalg.set_diag(
+                minus_p, tf.linalg.diag_part(minus_p) + scale
+            )
+
+        return value, grad
+
+    return bound(scores)
 
 
 def infonce_dot(x, y, symmetric=False):

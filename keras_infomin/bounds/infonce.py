@@ -2,9 +2,11 @@
 
 import math
 
+import keras
 from keras import ops
 
 from keras_infomin.bounds.common import validate_scores
+from keras_infomin.bounds.fused import tensorflow_scores_bound
 
 
 def infonce(scores, positive_mask=None):
@@ -49,6 +51,8 @@ def infonce(scores, positive_mask=None):
     """
     scores, positive_mask = validate_scores(scores, positive_mask)
     num_candidates = ops.cast(ops.shape(scores)[1], scores.dtype)
+    if positive_mask is None and keras.backend.backend() == "tensorflow":
+        return tensorflow_scores_bound(scores)
     if positive_mask is None:
         log_partition = ops.logsumexp(scores, axis=1)
         return ops.mean(ops.diagonal(scores) - log_partition) + ops.log(

@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from keras_infomin.encoders.batch_norm import BatchNormalization
 from keras_infomin.utils import check_positive
 from keras_infomin.utils import register
 
@@ -20,11 +21,14 @@ class _Blocks:
     """Builds the convolutions and batch norms shared by both block types."""
 
     def _conv(self, filters, kernel_size, strides, name):
+        # Stride 1: "same" pads k // 2 on every side, inside the kernel.
+        # Stride 2: an explicit symmetric pad of k // 2, as in the
+        # reference ResNets ("same" would pad only the bottom/right edge).
         return keras.layers.Conv2D(
             filters,
             kernel_size,
             strides=strides,
-            padding="valid",
+            padding="same" if strides == 1 else "valid",
             use_bias=False,
             kernel_initializer=keras.initializers.get(self.kernel_initializer),
             dtype=self.dtype_policy,
@@ -33,17 +37,16 @@ class _Blocks:
 
     @staticmethod
     def _pad(x, conv):
-        # Symmetric zero padding of kernel_size // 2 as in the reference
-        # ResNets ("same" padding with stride 2 would pad only the
-        # bottom/right edge).
         p = conv.kernel_size[0] // 2
-        if p == 0:
+        if p == 0 or conv.padding == "same":
             return x
         return ops.pad(x, [[0, 0], [p, p], [p, p], [0, 0]])
 
     @staticmethod
     def _padded_shape(shape, conv):
         p = conv.kernel_size[0] // 2
+        if p == 0 or conv.padding == "same":
+            return tuple(shape)
         grow = [None if s is None else s + 2 * p for s in shape[1:3]]
         return (shape[0], *grow, shape[3])
 
@@ -58,7 +61,7 @@ class _Blocks:
         return self._conv_shape(conv, shape)
 
     def _bn(self, name, zero_gamma=False):
-        return keras.layers.BatchNormalization(
+        return BatchNormalization(
             momentum=self.bn_momentum,
             epsilon=self.bn_epsilon,
             gamma_initializer="zeros" if zero_gamma else "ones",

@@ -46,9 +46,11 @@ class ContrastiveModel(Trainer):
     example) trains nothing and is left out of them.
 
     Speed on CPU: Keras leaves XLA off for `jit_compile="auto"` on CPU;
-    pass `compile(..., jit_compile=True)` to get it. Measured on a 2-core
-    CPU with ResNet-18 (`benchmarks/simclr_step.py`): +53% images/s in
-    float32 and 10x in bfloat16 (without native bfloat16 kernels).
+    `compile(..., jit_compile=True)` turns it on. Whether it pays depends
+    on the CPU (faster on some, slower on others): measure with
+    `benchmarks/simclr_step.py`, whose README lists figures per CPU.
+    `mixed_bfloat16` pays on CPUs with native bfloat16 (`avx512_bf16`,
+    AMX) and on accelerators.
 
     `call(x)` returns the representation: the (first) encoder's output, or
     the concatenation over views when each view has its own encoder. That

@@ -107,3 +107,40 @@ def test_gradient_is_identity_minus_softmax_over_n():
     softmax = np.exp(s) / np.exp(s).sum(axis=1, keepdims=True)
     expected = (np.eye(3, 5) - softmax) / 3
     np.testing.assert_allclose(grad, expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_positive_far_below_its_row_keeps_an_exact_value(dtype):
+    # The positive of row 1 sits 2000 nats below its row's largest score:
+    # its softmax probability underflows, the bound must not.
+    scores = np.random.default_rng(9).normal(size=(4, 6))
+    scores[1, 1] = -1000.0
+    scores[1, 4] = 1000.0
+    with tf.GradientTape() as tape:
+        tensor = tf.constant(scores, dtype)
+        tape.watch(tensor)
+        value = bounds.infonce(tensor)
+    grad = tape.gradient(value, tensor).numpy()
+    assert value.dtype == dtype
+    assert float(value) == pytest.approx(ref.infonce(scores), rel=1e-6)
+    softmax = np.exp(scores - scores.max(axis=1, keepdims=True))
+    softmax /= softmax.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(grad, (np.eye(4, 6) - softmax) / 4, atol=1e-6)
+
+
+def test_minus_infinity_scores_are_excluded_candidates():
+    scores = np.random.default_rng(10).normal(size=(3, 5)).astype("float32")
+    masked = scores.copy()
+    masked[0, 3] = masked[2, 4] = -np.inf
+    with tf.GradientTape() as tape:
+        tensor = tf.constant(masked)
+        tape.watch(tensor)
+        value = bounds.infonce(tensor)
+    grad = tape.gradient(value, tensor).numpy()
+    expected = sum(
+        s[i] - np.log(np.exp(s[np.isfinite(s)]).sum())
+        for i, s in enumerate(masked.astype("float64"))
+    ) / 3 + math.log(5)
+    assert float(value) == pytest.approx(expected, abs=1e-5)
+    assert grad[0, 3] == 0.0 and grad[2, 4] == 0.0
+    assert np.all(np.isfinite(grad))
