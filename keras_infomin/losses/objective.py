@@ -392,7 +392,9 @@ class Objective(keras.layers.Layer):
         scores = check_float_tensor("scores", scores)
         check_rank("scores", scores, 2, "a score matrix [N, M]")
         if self.temperature == 1.0:
-            return _f32(scores)
+            # A tensor, also when `scores` is a variable (which the cast
+            # to its own dtype returns unchanged).
+            return tf.convert_to_tensor(_f32(scores))
         return _f32(scores) / self.temperature
 
     def _embeddings(self, za, zb):
