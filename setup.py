@@ -22,10 +22,14 @@ setup(
     license="Apache-2.0",
     packages=find_packages(include=["keras_infomin", "keras_infomin.*"]),
     python_requires=">=3.10",
+    entry_points={
+        "console_scripts": ["keras-infomin=keras_infomin.cli:entry_point"],
+    },
     install_requires=[
         "tensorflow>=2.16",
         "keras>=3.9",
         "numpy",
+        "scipy",
     ],
     extras_require={
         "datasets": ["tensorflow-datasets"],

@@ -44,11 +44,6 @@ import numpy as np  # noqa: E402
 
 import keras_infomin as kim  # noqa: E402
 
-try:  # run as a script or imported as `examples.colorful_moving_mnist`
-    from examples import _study
-except ImportError:  # pragma: no cover
-    import _study
-
 FACTORS = kim.data.colorful_moving_mnist.FACTORS
 DEFAULT_CONFIGS = (
     "digit,position,background,digit+position,digit+background,"
@@ -316,7 +311,7 @@ def main(argv=None):
         f"{args.probe_test} test images with independent factors.",
         "chance: " + ", ".join(f"{k} {v:.3f}" for k, v in chance.items()) + ".",
     ]
-    table = _study.write_tables(rows, COLUMNS, notes, args.out)
+    table = kim.analysis.write_table(rows, args.out, "results", COLUMNS, notes)
     print(table)
     title = f"Colorful-Moving-MNIST ({source})"
     print(f"plot: {plot(rows, chance, title, args.out)}")

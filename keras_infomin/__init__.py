@@ -9,6 +9,9 @@ The layering, from maths to deployment:
                 colour spaces, patches, learned flows)
     encoders    MLP, ConvNet, RealNVP, ResNet backbones
     models      subclassed keras.Model trainers used through model.fit
+    evaluation, analysis
+                probes, kNN, RankMe, fresh-critic I_NCE; sweeps over views
+                (the command line, `keras-infomin`, sits on top)
     distribute, export
                 tf.distribute helpers and TF Hub / SavedModel export
 """
@@ -17,11 +20,13 @@ import os as _os
 
 _os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
+from keras_infomin import analysis  # noqa: E402
 from keras_infomin import bounds  # noqa: E402
 from keras_infomin import critics  # noqa: E402
 from keras_infomin import data  # noqa: E402
 from keras_infomin import distribute  # noqa: E402
 from keras_infomin import encoders  # noqa: E402
+from keras_infomin import estimators  # noqa: E402
 from keras_infomin import evaluation  # noqa: E402
 from keras_infomin import export  # noqa: E402
 from keras_infomin import losses  # noqa: E402
@@ -32,11 +37,13 @@ from keras_infomin import views  # noqa: E402
 from keras_infomin.version import __version__  # noqa: E402
 
 __all__ = [
+    "analysis",
     "bounds",
     "critics",
     "data",
     "distribute",
     "encoders",
+    "estimators",
     "evaluation",
     "export",
     "losses",

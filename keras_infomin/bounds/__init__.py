@@ -1,4 +1,4 @@
-"""Mutual-information lower bounds as pure functions of a score matrix.
+"""Mutual-information bounds as pure functions of a score matrix.
 
 Every bound reads `scores` of shape `[N, M]`, `M >= N`, with
 `scores[i, j] = f(x_i, y_j)`: the positive pair of row `i` sits in column `i`
@@ -15,6 +15,18 @@ Each returns a scalar in nats. Bounds are written with `keras.ops`.
 | `js`           | TUBA(a=1) value, Jensen-Shannon gradient | none           |
 | `smile`        | E_p f - log E_q e^clip(f), JS gradient   | none           |
 | `interpolated` | TUBA, alpha-mixed InfoNCE baseline       | 1+log(K/alpha) |
+
+Upper bounds, for minimising MI, read log-likelihoods
+`L[i, j] = log q(y_j | x_i)` of a variational conditional instead
+(`UPPER_BOUNDS`, `get_upper`):
+
+| bound   | value                                   |
+|---------|-----------------------------------------|
+| `club`  | mean L over positives - over negatives  |
+| `l1out` | mean_i(L_ii - log mean_{j!=i} exp L_ji) |
+
+`conditional_log_likelihood` (the mean of L over the positives) is what
+`q` maximises.
 """
 
 from keras_infomin.bounds.common import log_mean_exp_offdiagonal
@@ -30,6 +42,9 @@ from keras_infomin.bounds.js import js_fgan
 from keras_infomin.bounds.tuba import interpolated
 from keras_infomin.bounds.tuba import nwj
 from keras_infomin.bounds.tuba import tuba
+from keras_infomin.bounds.upper import club
+from keras_infomin.bounds.upper import conditional_log_likelihood
+from keras_infomin.bounds.upper import l1out
 
 BOUNDS = {
     "infonce": infonce,
@@ -43,8 +58,16 @@ BOUNDS = {
 }
 
 
+# Upper bounds read log q(y_j | x_i), not critic scores: maximising one over
+# a critic would diverge, so they are kept apart from `BOUNDS`.
+UPPER_BOUNDS = {
+    "club": club,
+    "l1out": l1out,
+}
+
+
 def get(identifier):
-    """Returns a bound function from its name (or the function itself).
+    """Returns a lower bound function from its name (or the function itself).
 
     Every entry maps `scores` to a scalar in nats, except `mine`, which
     carries a running state and returns `(bound, new_state)` (see `mine`;
@@ -55,21 +78,44 @@ def get(identifier):
         return identifier
     if identifier in BOUNDS:
         return BOUNDS[identifier]
+    if identifier in UPPER_BOUNDS:
+        raise ValueError(
+            f"{identifier!r} is an upper bound on log-likelihoods "
+            "log q(y_j | x_i), not a lower bound on critic scores; use "
+            "`bounds.get_upper`."
+        )
     raise ValueError(
         f"Unknown bound {identifier!r}; expected one of {sorted(BOUNDS)} or a "
         "callable scores -> scalar."
     )
 
 
+def get_upper(identifier):
+    """Returns an upper bound function from its name (or the function)."""
+    if callable(identifier):
+        return identifier
+    if identifier in UPPER_BOUNDS:
+        return UPPER_BOUNDS[identifier]
+    raise ValueError(
+        f"Unknown upper bound {identifier!r}; expected one of "
+        f"{sorted(UPPER_BOUNDS)} or a callable log_likelihoods -> scalar."
+    )
+
+
 __all__ = [
     "BOUNDS",
+    "UPPER_BOUNDS",
+    "club",
+    "conditional_log_likelihood",
     "dv",
     "get",
+    "get_upper",
     "infonce",
     "infonce_dot",
     "interpolated",
     "js",
     "js_fgan",
+    "l1out",
     "log_mean_exp_offdiagonal",
     "mine",
     "nwj",

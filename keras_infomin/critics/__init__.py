@@ -4,11 +4,16 @@
 `keras_infomin.bounds`. Tschannen et al. (2020) show the critic's family
 (bilinear, separable, concatenation) shapes the learned representation more
 than the tightness of the MI bound does.
+
+`GaussianConditional` scores with a normalised log density
+`log q(y_j | x_i)`: the matrix the upper bounds `bounds.club` and
+`bounds.l1out` read.
 """
 
 from keras_infomin.critics.base import Critic
 from keras_infomin.critics.bilinear import Bilinear
 from keras_infomin.critics.concat import Concat
+from keras_infomin.critics.gaussian_conditional import GaussianConditional
 from keras_infomin.critics.inner_product import InnerProduct
 from keras_infomin.critics.separable import Separable
 
@@ -18,6 +23,7 @@ _BY_NAME = {
     "bilinear": Bilinear,
     "separable": Separable,
     "concat": Concat,
+    "gaussian_conditional": GaussianConditional,
 }
 
 
@@ -37,4 +43,12 @@ def get(identifier):
     )
 
 
-__all__ = ["Bilinear", "Concat", "Critic", "InnerProduct", "Separable", "get"]
+__all__ = [
+    "Bilinear",
+    "Concat",
+    "Critic",
+    "GaussianConditional",
+    "InnerProduct",
+    "Separable",
+    "get",
+]

@@ -9,6 +9,9 @@ from keras_infomin.data.gaussian import mi_for_rho
 from keras_infomin.data.gaussian import rho_for_mi
 from keras_infomin.data.loaders import list_image_folder
 from keras_infomin.data.loaders import load
+from keras_infomin.data.mi_tasks import MI_TASKS_V1
+from keras_infomin.data.mi_tasks import MITask
+from keras_infomin.data.mi_tasks import mi_task
 
 __all__ = [
     "correlated_gaussians",
@@ -20,4 +23,7 @@ __all__ = [
     "ColorfulMovingMNIST",
     "list_image_folder",
     "load",
+    "MI_TASKS_V1",
+    "MITask",
+    "mi_task",
 ]

@@ -1,4 +1,4 @@
-"""Evaluating representations: frozen features, linear probes, kNN.
+"""Evaluating representations and views: probes, kNN, RankMe, fresh critics.
 
 extract_features   run an encoder (or None: raw inputs) over a data set
 linear_probe       accuracy of a linear classifier on frozen features
@@ -6,26 +6,41 @@ linear_probe       accuracy of a linear classifier on frozen features
 scale_features     MinMax / standard scaling with training statistics
 knn_predict, knn_accuracy
                    weighted kNN on cosine similarity (InstDisc / MoCo)
-LinearProbe, KNNMonitor
-                   callbacks writing these accuracies into fit's logs
+rankme             effective rank of embeddings (Garrido et al. 2023)
+fresh_critic_mi    held-out I_NCE between fixed views, read by freshly
+                   trained encoders (returns a `HeldOutMI`)
+LinearProbe, KNNMonitor, RankMe, FreshCriticMI
+                   callbacks writing these values into fit's logs
 """
 
+from keras_infomin.evaluation.callbacks import FreshCriticMI
 from keras_infomin.evaluation.callbacks import KNNMonitor
 from keras_infomin.evaluation.callbacks import LinearProbe
+from keras_infomin.evaluation.callbacks import RankMe
 from keras_infomin.evaluation.features import extract_features
 from keras_infomin.evaluation.features import labels_to_indices
+from keras_infomin.evaluation.fresh_critic import HeldOutMI
+from keras_infomin.evaluation.fresh_critic import default_encoder
+from keras_infomin.evaluation.fresh_critic import fresh_critic_mi
 from keras_infomin.evaluation.knn import knn_accuracy
 from keras_infomin.evaluation.knn import knn_predict
 from keras_infomin.evaluation.linear_probe import linear_probe
 from keras_infomin.evaluation.linear_probe import scale_features
+from keras_infomin.evaluation.rankme import rankme
 
 __all__ = [
+    "FreshCriticMI",
+    "HeldOutMI",
     "KNNMonitor",
     "LinearProbe",
+    "RankMe",
+    "default_encoder",
     "extract_features",
+    "fresh_critic_mi",
     "knn_accuracy",
     "knn_predict",
     "labels_to_indices",
     "linear_probe",
+    "rankme",
     "scale_features",
 ]

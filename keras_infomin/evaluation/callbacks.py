@@ -1,35 +1,76 @@
-"""Callbacks that evaluate the representation during `model.fit`."""
+"""Callbacks that evaluate the representation during `model.fit`.
+
+Every monitor runs every `every` epochs (and after the last epoch) and
+writes its value into the epoch's `logs`, so that `History`, the progress
+bar, `EarlyStopping` / `ModelCheckpoint(monitor=...)` and `TensorBoard`
+see it, provided the monitor comes before them in the callback list.
+"""
+
+import inspect
 
 import keras
 
 from keras_infomin.evaluation.features import extract_features
+from keras_infomin.evaluation.fresh_critic import fresh_critic_mi
 from keras_infomin.evaluation.knn import knn_accuracy
 from keras_infomin.evaluation.linear_probe import linear_probe
+from keras_infomin.evaluation.rankme import rankme
 from keras_infomin.models.trainer import Trainer
 from keras_infomin.utils import check_positive
 
 
-class _EvaluationCallback(keras.callbacks.Callback):
-    """Shared logic: find the encoder, decide when to run, write logs."""
+class _PeriodicCallback(keras.callbacks.Callback):
+    """Shared logic: decide when to run, write the value into the logs.
 
-    def __init__(self, train, test, every, encoder, batch_size, log_key):
+    Subclasses implement `measure()`, returning the value, or a pair
+    `(value, extra_logs)` whose dict is written into the logs too.
+    """
+
+    def __init__(self, every, log_key):
         super().__init__()
         if not isinstance(every, int) or isinstance(every, bool) or every < 1:
             raise ValueError(
                 f"`every` must be a positive int; received every={every!r}."
             )
-        check_positive("batch_size", batch_size)
         if not isinstance(log_key, str) or not log_key:
             raise ValueError(
                 f"`log_key` must be a non-empty string; received {log_key!r}."
             )
-        self.train = train
-        self.test = test
         self.every = every
-        self.encoder = encoder
-        self.batch_size = int(batch_size)
         self.log_key = log_key
         self.history = []  # (epoch, value) pairs, epochs counted from 0
+
+    def _due(self, epoch):
+        last = (self.params or {}).get("epochs")
+        return (epoch + 1) % self.every == 0 or (
+            last is not None and epoch + 1 == last
+        )
+
+    def measure(self):
+        raise NotImplementedError
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not self._due(epoch):
+            return
+        result = self.measure()
+        value, extra = result if isinstance(result, tuple) else (result, {})
+        value = float(value)
+        self.history.append((epoch, value))
+        if logs is not None:
+            logs[self.log_key] = value
+            logs.update(extra)
+
+
+class _EvaluationCallback(_PeriodicCallback):
+    """A monitor of the encoder's frozen features on given data."""
+
+    def __init__(self, train, test, every, encoder, batch_size, log_key):
+        super().__init__(every, log_key)
+        check_positive("batch_size", batch_size)
+        self.train = train
+        self.test = test
+        self.encoder = encoder
+        self.batch_size = int(batch_size)
 
     def resolve_encoder(self):
         """The encoder to evaluate.
@@ -57,22 +98,11 @@ class _EvaluationCallback(keras.callbacks.Callback):
         encoder = getattr(self.model, "encoder", None)
         return self.model if encoder is None else encoder
 
-    def _due(self, epoch):
-        last = (self.params or {}).get("epochs")
-        return (epoch + 1) % self.every == 0 or (
-            last is not None and epoch + 1 == last
-        )
-
     def evaluate(self, encoder):
         raise NotImplementedError
 
-    def on_epoch_end(self, epoch, logs=None):
-        if not self._due(epoch):
-            return
-        value = float(self.evaluate(self.resolve_encoder()))
-        self.history.append((epoch, value))
-        if logs is not None:
-            logs[self.log_key] = value
+    def measure(self):
+        return self.evaluate(self.resolve_encoder())
 
 
 class LinearProbe(_EvaluationCallback):
@@ -203,3 +233,125 @@ class KNNMonitor(_EvaluationCallback):
             temperature=self.temperature,
             num_classes=self.num_classes,
         )
+
+
+class RankMe(_EvaluationCallback):
+    """Writes the RankMe effective rank of the embeddings into the logs.
+
+    Every `every` epochs (and after the last epoch) the encoder's features
+    of `data` are extracted in inference mode and `rankme` (Garrido et al.
+    2023) is logged under `log_key`: a drop signals dimensional collapse,
+    without labels.
+
+    Args:
+        data: array `x`, `(x, y)` arrays or a batched `tf.data.Dataset`
+            (labels are not used).
+        every: run every `every` epochs.
+        encoder: a layer/model/callable, the name of a model attribute, or
+            `None` (use `model.encoder` or else the model).
+        batch_size: batch size of feature extraction.
+        eps: the constant of `rankme`.
+        log_key: key written into the logs.
+
+    Example:
+
+    >>> monitor = RankMe(x_val[:2048], encoder="encoder")
+    >>> history = model.fit(images, epochs=10, callbacks=[monitor])
+    >>> history.history["rankme"]
+    """
+
+    def __init__(
+        self,
+        data,
+        every=1,
+        encoder=None,
+        batch_size=256,
+        eps=1e-7,
+        log_key="rankme",
+    ):
+        super().__init__(data, None, every, encoder, batch_size, log_key)
+        check_positive("eps", eps)
+        self.eps = eps
+
+    def evaluate(self, encoder):
+        features, _ = extract_features(encoder, self.train, self.batch_size)
+        return rankme(features, eps=self.eps)
+
+
+class FreshCriticMI(_PeriodicCallback):
+    """Logs the held-out I_NCE of fresh encoders through the model's views.
+
+    Every `every` epochs (and after the last epoch) the view function is
+    held fixed and `fresh_critic_mi` trains new encoders and a critic on
+    part of `images` and reads the InfoNCE bound on the rest. The value
+    goes to `logs[log_key]` (default `"fresh_mi"`, next to the model's own
+    `mi`) and its standard error over held-out batches to
+    `logs[log_key + "_stderr"]`: a learned view generator that merely hides
+    information from its current adversary shows a low `mi` but a high
+    `fresh_mi`. Put this callback before `EarlyStopping`,
+    `ModelCheckpoint` or `TensorBoard` that read the key; with `every > 1`
+    the epochs in between carry no value (`EarlyStopping` then skips them
+    with a warning).
+
+    `images` should be held out from the model's training data. Each
+    measurement uses the same `seed`, so the values of successive epochs
+    differ only through the views: the monitor is for views that learn
+    (`models.InfoMinModel`'s generator, a view layer with trainable
+    weights); a fixed view layer reads the same value every time (measure
+    it once with `fresh_critic_mi`).
+
+    Args:
+        images: array of held-out images (inputs of the view function).
+        views: the view function: `None` (the model's `view_layer`), the
+            name of a model attribute (e.g. `"generator"` for
+            `models.InfoMinModel`), or a layer or callable from images to
+            a tuple of views (e.g. `lambda x: model.generator(x)`).
+        every: run every `every` epochs.
+        log_key: key written into the logs.
+        **kwargs: `fresh_critic_mi` arguments (`encoder_factory`, `steps`,
+            `batch_size`, `held_out`, `learning_rate`, `critic`, `seed`,
+            `verbose`).
+
+    Example:
+
+    >>> monitor = FreshCriticMI(held_out_images, views="generator", every=2)
+    >>> best = keras.callbacks.ModelCheckpoint(
+    ...     "g.weights.h5", "fresh_mi", mode="min", save_best_only=True,
+    ...     save_weights_only=True)
+    >>> infomin_model.fit(images, epochs=20, callbacks=[monitor, best])
+    """
+
+    def __init__(
+        self, images, views=None, every=1, log_key="fresh_mi", **kwargs
+    ):
+        super().__init__(every, log_key)
+        if not (views is None or isinstance(views, str) or callable(views)):
+            raise TypeError(
+                "`views` must be None, a model attribute name, or a layer / "
+                f"callable making views; received {type(views).__name__}."
+            )
+        # Unknown arguments fail now, not after the first epoch.
+        inspect.signature(fresh_critic_mi).bind(views, images, **kwargs)
+        self.images = images
+        self.views = views
+        self.kwargs = kwargs
+        self.results = []  # the HeldOutMI of each measurement
+
+    def resolve_views(self):
+        """The view function measured (see `views`)."""
+        if callable(self.views):
+            return self.views
+        name = "view_layer" if self.views is None else self.views
+        views = getattr(self.model, name, None)
+        if views is None:
+            raise AttributeError(
+                f"the model has no {name!r} to make the views; pass "
+                "`views`, a model attribute name or a view function."
+            )
+        return views
+
+    def measure(self):
+        views = self.resolve_views()
+        result = fresh_critic_mi(views, self.images, **self.kwargs)
+        self.results.append(result)
+        return result.value, {f"{self.log_key}_stderr": result.stderr}

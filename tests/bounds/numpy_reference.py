@@ -107,3 +107,19 @@ def interpolated(scores, alpha, log_q=0.0):
         ]
     )
     return 1.0 + joint - marginal
+
+
+def club(log_q, mask=None):
+    pos, neg, _ = _pairs(np.asarray(log_q, np.float64), mask)
+    return pos.mean() - neg.mean()
+
+
+def l1out(log_q):
+    """mean_i [L_ii - log mean_{j != i} exp L_ji], column by column."""
+    log_q = np.asarray(log_q, np.float64)
+    n = log_q.shape[0]
+    terms = []
+    for i in range(n):
+        others = [log_q[j, i] for j in range(n) if j != i]
+        terms.append(log_q[i, i] - _lme(others))
+    return float(np.mean(terms))
