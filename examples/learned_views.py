@@ -145,13 +145,14 @@ def learn_views(config, images, labels, num_classes, args, seed):
     """Stage 1: plays the InfoMin game; returns `g` and the last logs."""
     _, space, semi = CONFIGS[config]
     keras.utils.set_random_seed(seed_for(config, seed))
-    generator = kim.views.FlowViewGenerator(
-        num_couplings=args.couplings,
-        hidden_units=(args.flow_units,),
+    flow = kim.encoders.RealNVP(
+        args.couplings,
+        (args.flow_units,),
         coupling=args.coupling,
-        input_space=space,
+        init_std=1e-3,
         seed=seed,
     )
+    generator = kim.views.FlowViewGenerator(flow, input_space=space)
     classifiers = None
     fit_labels = None
     if semi:

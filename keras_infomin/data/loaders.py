@@ -3,7 +3,8 @@
 One entry point for the image datasets of the examples and trainers:
 
     dataset = load("cifar10", "train", batch_size=256,
-                   views=Views(InfoMinAugment(32)), input_context=ctx)
+                   views=views.Views(views.InfoMinAugment(32)),
+                   input_context=ctx)
 
 Pipeline: read (tfds files or image files, sharded per input pipeline) ->
 decode to float32 in [0, 1] (optionally resized, optionally converted to 1
@@ -12,7 +13,9 @@ an `InputContext` is given) -> views applied to whole batches in a parallel
 `map` -> prefetch. Elements are `(images, labels)`, or `(views, labels)`
 where `views` is what the `views` layer returns (a tuple for `Views`).
 
-Nothing is downloaded unless `download=True` (tfds names only).
+Nothing is downloaded unless `download=True` (tfds names only). The loader
+takes the view layer it applies and knows nothing of `keras_infomin.views`
+(the data layer sits below it).
 """
 
 import os
@@ -20,7 +23,13 @@ import os
 import tensorflow as tf
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
-PRESETS = ("simclr", "mocov2", "infomin")
+# Preset names `views` took before it took only layers, and the layer each
+# one stood for.
+_PRESET_NAMES = {
+    "simclr": "SimCLRAugment",
+    "mocov2": "MoCoV2Augment",
+    "infomin": "InfoMinAugment",
+}
 
 
 def _is_folder(name):
@@ -45,26 +54,22 @@ def _size_pair(image_size):
     return tuple(image_size)
 
 
-def _resolve_views(views, image_size, num_views):
-    """A preset name becomes `Views(Preset(image_size), num_views)`."""
+def _check_views(views, image_size):
+    """`views` must be None or a layer / callable on a batch of images."""
     if views is None or callable(views):
         return views
-    if isinstance(views, str) and views.lower() in PRESETS:
-        if image_size is None:
-            raise ValueError(
-                f"views={views!r} needs `image_size` (the views' size)."
-            )
-        from keras_infomin import views as views_lib
-
-        preset = {
-            "simclr": views_lib.SimCLRAugment,
-            "mocov2": views_lib.MoCoV2Augment,
-            "infomin": views_lib.InfoMinAugment,
-        }[views.lower()](image_size)
-        return views_lib.Views(preset, num_views=num_views)
+    size = "<image size>"
+    if image_size is not None:
+        square = image_size[0] == image_size[1]
+        size = image_size[0] if square else tuple(image_size)
+    preset = "SimCLRAugment"
+    if isinstance(views, str):
+        preset = _PRESET_NAMES.get(views.lower(), preset)
     raise ValueError(
-        f"`views` must be None, a layer or callable, or one of {PRESETS}; "
-        f"received views={views!r}."
+        "`views` must be None or a layer (or callable) applied to each "
+        "batch of images; preset names are not taken. For example "
+        f"views=keras_infomin.views.Views(keras_infomin.views.{preset}"
+        f"({size}), num_views=2). Received views={views!r}."
     )
 
 
@@ -235,7 +240,6 @@ def load(
     shuffle=True,
     data_dir=None,
     input_context=None,
-    num_views=2,
     channels=None,
     shuffle_buffer=10000,
     seed=None,
@@ -257,10 +261,9 @@ def load(
             ignored.
         batch_size: global batch size; with `input_context` each pipeline
             batches `input_context.get_per_replica_batch_size(batch_size)`.
-        views: None, a layer or callable applied to each batch of images
-            (e.g. `Views(InfoMinAugment(32))`), or a preset name
-            (`"simclr"`, `"mocov2"`, `"infomin"`: `num_views` views of
-            `image_size`).
+        views: None, or a layer or callable applied to each batch of
+            images (float32 in [0, 1]), e.g. `Views(InfoMinAugment(32))`
+            of `keras_infomin.views` for two views per image.
         image_size: resize every image to this size (int or pair) when
             decoding (antialiased); None keeps the stored size (all images
             must then share one size to be batched).
@@ -271,7 +274,6 @@ def load(
             `strategy.distribute_datasets_from_function`): the data are
             sharded between input pipelines (by file when tfds has enough
             files, else by example) and batched per replica.
-        num_views: views per image for preset names.
         channels: None keeps the channels; 1 or 3 converts (grey <-> RGB).
         shuffle_buffer: examples in the shuffle buffer.
         seed: shuffle seed.
@@ -293,9 +295,10 @@ def load(
 
     ```python
     strategy = tf.distribute.MirroredStrategy()
+    two_views = views.Views(views.InfoMinAugment(32))
     train = strategy.distribute_datasets_from_function(
         lambda ctx: load("cifar10", "train", batch_size=512,
-                         views="infomin", image_size=32, input_context=ctx))
+                         views=two_views, input_context=ctx))
     ```
     """
     if (
@@ -312,7 +315,7 @@ def load(
             f"`channels` must be None, 1 or 3; received channels={channels!r}."
         )
     size = _size_pair(image_size)
-    views = _resolve_views(views, size, num_views)
+    views = _check_views(views, size)
     if _is_folder(name):
         ds = _folder_dataset(
             name, split, input_context, shuffle, seed, size, channels

@@ -36,7 +36,9 @@ class GradientReversal(keras.layers.Layer):
     Example:
 
     ```python
-    generator = keras_infomin.views.FlowViewGenerator()
+    generator = keras_infomin.views.FlowViewGenerator(
+        RealNVP(4, (32, 32), coupling="affine", init_std=1e-3)
+    )
     model = keras_infomin.models.ContrastiveModel(
         encoder=[ConvNet(output_dim=64), ConvNet(output_dim=64)],
         view_layer=keras_infomin.views.Compose(

@@ -82,7 +82,9 @@ class InfoMinModel(ContrastiveModel):
 
     ```python
     model = InfoMinModel(
-        generator=keras_infomin.views.FlowViewGenerator(input_space="rgb"),
+        generator=keras_infomin.views.FlowViewGenerator(
+            RealNVP(4, (32, 32), coupling="affine", init_std=1e-3)
+        ),
         encoders=[ConvNet(output_dim=64), ConvNet(output_dim=64)],
     )
     model.compile(

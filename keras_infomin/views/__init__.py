@@ -1,16 +1,20 @@
 """keras_infomin.views: layers that make the views of contrastive learning.
 
 Building blocks (batched, per-sample randomness, usable in `tf.data` maps
-and in `train_step`): `RandomResizedCrop`, `RandomApply`, `RandomChoice`,
-`Compose`, `Views`, `ColorJitter`, `GaussianBlur`, `RandomHorizontalFlip`,
-`RandomGrayscale`, `RandAugment`. Recipes: `SimCLRAugment`,
-`MoCoV2Augment`, `InfoMinAugment`. InfoMin's view families: colour
-(`ColorSpace`, `ChannelSplit` and the conversion functions), space
-(`PatchPair`), jigsaw (`JigSaw`, `JigSawHead`), and learned views
-(`FlowViewGenerator`, trained by `models.InfoMinModel`).
+and in `train_step`, under any dtype policy): `RandomResizedCrop`,
+`RandomApply`, `RandomChoice`, `Compose`, `Views`, `ColorJitter`,
+`GaussianBlur`, `RandomHorizontalFlip`, `RandomGrayscale`, `RandAugment`,
+all built on one template, `ViewLayer` / `RandomViewLayer` (rank, training
+flag, seeds, dtype and `value_range` handled once). Recipes (functions
+returning a `Compose`): `SimCLRAugment`, `MoCoV2Augment`,
+`InfoMinAugment`. InfoMin's view families: colour (`ColorSpace`,
+`ChannelSplit` and the conversion functions), space (`PatchPair`),
+jigsaw (`JigSaw`, `JigSawHead`), and learned views (`FlowViewGenerator`
+around an invertible flow, trained by `models.InfoMinModel`).
 """
 
 from keras_infomin.views.base import RandomViewLayer
+from keras_infomin.views.base import ViewLayer
 from keras_infomin.views.base import switch_per_sample
 from keras_infomin.views.color_jitter import ColorJitter
 from keras_infomin.views.color_spaces import COLOR_SPACES
@@ -74,6 +78,7 @@ __all__ = [
     "RandomViewLayer",
     "SimCLRAugment",
     "UnstackViews",
+    "ViewLayer",
     "Views",
     "color_space_range",
     "convert_color",

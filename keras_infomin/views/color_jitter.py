@@ -6,10 +6,10 @@ from keras_infomin.utils import register
 from keras_infomin.views import image_ops
 from keras_infomin.views.base import RandomViewLayer
 from keras_infomin.views.base import check_range_pair
-from keras_infomin.views.base import check_shape
-from keras_infomin.views.base import restore_rank
-from keras_infomin.views.base import standardize_images
 from keras_infomin.views.base import switch_per_sample
+
+# Kind of each change in the blend rounds.
+_CODES = {"brightness": 0, "contrast": 1, "saturation": 2, "hue": 3}
 
 
 def _factor_range(name, value):
@@ -51,7 +51,8 @@ class ColorJitter(RandomViewLayer):
     and saturation in `[max(0, 1 - v), 1 + v]` for a number `v` (or in a
     given `(min, max)`), hue shift in `[-h, h]` turns. The four changes are
     applied in a random order drawn per sample (torchvision's
-    `randperm(4)` per image), each clipped to [0, 1]:
+    `randperm(4)` per image), each clipped to the value range (the
+    formulas below are for the range [0, 1]):
 
     - brightness: `x * f`;
     - contrast: `m + f (x - m)`, `m` the image's mean luma;
@@ -83,11 +84,12 @@ class ColorJitter(RandomViewLayer):
             factor range; 0 disables the change.
         hue: number in [0, 0.5] or `(min, max)` in [-0.5, 0.5]; 0 disables.
         seed: optional int.
+        value_range: range of the incoming images (see `ViewLayer`).
         **kwargs: `keras.layers.Layer` arguments.
 
     Input shape:
         `[B, H, W, 3]` or `[H, W, 3]` (1 channel: saturation and hue are
-        no-ops), float in [0, 1].
+        no-ops), float, in `value_range`.
 
     Example:
 
@@ -103,9 +105,10 @@ class ColorJitter(RandomViewLayer):
         saturation=0.0,
         hue=0.0,
         seed=None,
+        value_range=None,
         **kwargs,
     ):
-        super().__init__(seed=seed, **kwargs)
+        super().__init__(seed=seed, value_range=value_range, **kwargs)
         self.brightness = _factor_range("brightness", brightness)
         self.contrast = _factor_range("contrast", contrast)
         self.saturation = _factor_range("saturation", saturation)
@@ -125,14 +128,7 @@ class ColorJitter(RandomViewLayer):
             ops.append(("hue", self.hue, image_ops.adjust_hue))
         self._ops = ops
 
-    def build(self, input_shape):
-        shape = check_shape("images", input_shape)
-        if shape[-1] not in (None, 1, 3):
-            raise ValueError(
-                "ColorJitter expects 1 or 3 channels; received input shape "
-                f"{shape}."
-            )
-        self.built = True
+    supported_channels = (1, 3)
 
     @staticmethod
     def _blend(x, kinds, factors):
@@ -150,18 +146,15 @@ class ColorJitter(RandomViewLayer):
             degenerate + factors * (x - degenerate), 0.0, 1.0
         )
 
-    def call(self, images, training=True):
-        if not training or not self._ops:
-            return images
-        images, unbatched = standardize_images(images)
-        if images.shape[-1] not in (1, 3):
-            raise ValueError(
-                "ColorJitter expects 1 or 3 channels; received input shape "
-                f"{tuple(images.shape)}."
-            )
+    def sample_parameters(self, images, seed):
+        """Per sample: the change of each round `[B, n]` (0 brightness, 1
+        contrast, 2 saturation, 3 hue), its factor `[B, n]`, the hue
+        shift `[B]` (0 without hue)."""
         batch = tf.shape(images)[0]
         n = len(self._ops)
-        seeds = self.draw_seed(n + 1)
+        if n == 0:
+            return None
+        seeds = tf.random.experimental.stateless_split(seed, n + 1)
         factors = tf.stack(
             [
                 tf.random.stateless_uniform([batch], seeds[k], low, high)
@@ -169,47 +162,53 @@ class ColorJitter(RandomViewLayer):
             ],
             axis=1,
         )
-        # Kind of each active change: 0 brightness, 1 contrast,
-        # 2 saturation, 3 hue (always last in self._ops).
-        codes = {"brightness": 0, "contrast": 1, "saturation": 2, "hue": 3}
-        kind_of = tf.constant([codes[name] for name, _, _ in self._ops])
+        kind_of = tf.constant([_CODES[name] for name, _, _ in self._ops])
         order = tf.argsort(
             tf.random.stateless_uniform([batch, n], seeds[n]), axis=1
         )
-        kinds = tf.gather(kind_of, order)  # [B, n]: the change per round
-        round_factors = tf.gather(factors, order, batch_dims=1)
-        x = tf.clip_by_value(images, 0.0, 1.0)
+        return {
+            "kinds": tf.gather(kind_of, order),
+            "factors": tf.gather(factors, order, batch_dims=1),
+            "hue": factors[:, n - 1],
+        }
+
+    def augment(self, images, parameters, training):
+        if parameters is None:
+            return images
+        n = len(self._ops)
+        kinds, factors = parameters["kinds"], parameters["factors"]
         if self._ops[-1][0] != "hue":
+            x = images
             for r in range(n):
-                x = self._blend(x, kinds[:, r], round_factors[:, r])
-            return restore_rank(tf.cast(x, images.dtype), unbatched)
+                x = self._blend(x, kinds[:, r], factors[:, r])
+            return x
 
         # Samples are grouped by the round of their hue shift (n groups);
         # each group runs its blends and its hue shift in its order.
         hue_round = tf.argmax(
-            tf.cast(kinds == 3, tf.int32), axis=1, output_type=tf.int32
+            tf.cast(kinds == _CODES["hue"], tf.int32),
+            axis=1,
+            output_type=tf.int32,
         )
 
         def branch(k):
             def run(args):
-                x, kinds, round_factors, hue = args
+                x, kinds, factors, hue = args
                 for r in range(n):
                     if r == k:
                         x = image_ops.adjust_hue(x, hue)
                     else:
-                        x = self._blend(x, kinds[:, r], round_factors[:, r])
+                        x = self._blend(x, kinds[:, r], factors[:, r])
                 return x
 
             return run
 
         x = switch_per_sample(
             hue_round,
-            (x, kinds, round_factors, factors[:, n - 1]),
+            (images, kinds, factors, parameters["hue"]),
             [branch(k) for k in range(n)],
-            guard_empty=False,
         )
-        x = tf.ensure_shape(x, images.shape)
-        return restore_rank(tf.cast(x, images.dtype), unbatched)
+        return tf.ensure_shape(x, images.shape)
 
     def get_config(self):
         config = super().get_config()

@@ -47,7 +47,6 @@ import numpy as np
 from keras import ops
 
 from keras_infomin.utils import register
-from keras_infomin.views.base import check_shape
 
 COLOR_SPACES = (
     "rgb",
@@ -428,7 +427,9 @@ class ColorSpace(keras.layers.Layer):
     """Converts RGB images to another colour space (or back).
 
     A deterministic, differentiable layer (no weights), usable in a model,
-    a `tf.data` map or a `tf.function`.
+    a `tf.data` map or a `tf.function`. Under a mixed dtype policy the
+    conversion is computed in float32 (cube roots and powers lose too
+    much in 16 bits) and returned in the compute dtype.
 
     Args:
         space: target colour space, one of `COLOR_SPACES` (`"lab"`,
@@ -454,6 +455,7 @@ class ColorSpace(keras.layers.Layer):
     """
 
     def __init__(self, space, inverse=False, normalize=False, **kwargs):
+        kwargs.setdefault("autocast", False)
         super().__init__(**kwargs)
         self.space = _check_space("space", space)
         self.inverse = bool(inverse)
@@ -473,14 +475,20 @@ class ColorSpace(keras.layers.Layer):
                 f"ColorSpace expects 3 channels on the last axis; received "
                 f"input shape {tuple(inputs.shape)}."
             )
+        # 16-bit compute dtypes convert in float32.
+        work = self.compute_dtype
+        if work in ("float16", "bfloat16"):
+            work = "float32"
+        x = ops.cast(inputs, work)
         if self.inverse:
             if self.normalize:
-                inputs = denormalize_color(inputs, self.space)
-            return convert_color(inputs, self.space, "rgb")
-        out = convert_color(inputs, "rgb", self.space)
-        if self.normalize:
-            out = normalize_color(out, self.space)
-        return out
+                x = denormalize_color(x, self.space)
+            out = convert_color(x, self.space, "rgb")
+        else:
+            out = convert_color(x, "rgb", self.space)
+            if self.normalize:
+                out = normalize_color(out, self.space)
+        return ops.cast(out, self.compute_dtype)
 
     def compute_output_shape(self, input_shape):
         return input_shape
@@ -535,6 +543,7 @@ class ChannelSplit(keras.layers.Layer):
     """
 
     def __init__(self, space="lab", groups=None, normalize=True, **kwargs):
+        kwargs.setdefault("autocast", False)  # `convert` casts
         super().__init__(**kwargs)
         self.space = _check_space("space", space)
         if groups is None:
@@ -554,11 +563,20 @@ class ChannelSplit(keras.layers.Layer):
         self.groups = tuple(tuple(int(i) for i in g) for g in groups)
         self.normalize = bool(normalize)
         self.convert = ColorSpace(
-            self.space, normalize=self.normalize, name="convert"
+            self.space,
+            normalize=self.normalize,
+            dtype=self.dtype_policy,
+            name="convert",
         )
 
     def build(self, input_shape):
-        check_shape("images", input_shape[-3:], channels=3)
+        shape = tuple(input_shape)
+        if len(shape) < 3 or shape[-1] != 3:
+            raise ValueError(
+                "ChannelSplit expects RGB images with 3 channels (last "
+                "axis), [..., height, width, 3]; "
+                f"received shape {shape}."
+            )
         self.convert.build(input_shape)
         self.built = True
 

@@ -1,25 +1,26 @@
 """`Compose`: a chain of view transforms applied in order."""
 
-import keras
-
 from keras_infomin.utils import register
-from keras_infomin.views.base import call_transform
-from keras_infomin.views.base import deserialize
-from keras_infomin.views.base import maybe_build
-from keras_infomin.views.base import serialize
+from keras_infomin.views.base import ViewLayer
+from keras_infomin.views.base import apply_transform
+from keras_infomin.views.base import as_transforms
+from keras_infomin.views.base import transform_output_shape
 
 
 @register
-class Compose(keras.layers.Layer):
+class Compose(ViewLayer):
     """Applies `layers` one after the other, passing `training` along.
 
     Like torchvision's `Compose` (or `keras.layers.Pipeline`), but every
     layer receives the caller's `training` flag, so a recipe turns into its
-    inference form as a whole. The recipes `SimCLRAugment`,
-    `MoCoV2Augment` and `InfoMinAugment` are `Compose` subclasses.
+    inference form as a whole; the input checks, the value range and the
+    dtype are handled once, by the `Compose` (see `ViewLayer`). The recipes
+    `SimCLRAugment`, `MoCoV2Augment` and `InfoMinAugment` return one.
 
     Args:
-        layers: list of layers or callables.
+        layers: non-empty list of layers or callables.
+        value_range: range of the incoming images (see `ViewLayer`);
+            default: the layers'.
         **kwargs: `keras.layers.Layer` arguments.
 
     Example:
@@ -29,49 +30,31 @@ class Compose(keras.layers.Layer):
     ```
     """
 
-    def __init__(self, layers, **kwargs):
-        super().__init__(**kwargs)
-        if not isinstance(layers, (list, tuple)):
-            raise TypeError(
-                f"`layers` must be a list of transforms; received {layers!r}."
-            )
-        for layer in layers:
-            if not callable(layer):
-                raise TypeError(
-                    "Every entry of `layers` must be a Keras layer or a "
-                    f"callable; received {layer!r}."
-                )
-        self.transforms = list(layers)
-        self.supports_jit = False
+    changes_values = False
 
-    def build(self, input_shape):
-        shape = input_shape
-        for t in self.transforms:
-            maybe_build(t, shape)
-            if hasattr(t, "compute_output_shape"):
-                shape = t.compute_output_shape(shape)
-        self.built = True
+    nested = {"layers": "transforms"}
 
-    def call(self, inputs, training=True):
-        x = inputs
+    def __init__(self, layers, value_range=None, **kwargs):
+        super().__init__(value_range=value_range, **kwargs)
+        self.transforms = as_transforms("layers", layers)
+        self.resolve_value_range()
+
+    def child_input_shapes(self, input_shape):
+        pairs, shape = [], input_shape
         for t in self.transforms:
-            x = call_transform(t, x, training)
+            pairs.append((t, shape))
+            shape = transform_output_shape(t, shape)
+        return pairs
+
+    def transform(self, images, training):
+        value_range = self.resolve_value_range()
+        x = images
+        for t in self.transforms:
+            x = apply_transform(t, x, training, value_range)
         return x
 
     def compute_output_shape(self, input_shape):
         shape = input_shape
         for t in self.transforms:
-            if hasattr(t, "compute_output_shape"):
-                shape = t.compute_output_shape(shape)
+            shape = transform_output_shape(t, shape)
         return shape
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"layers": serialize(self.transforms)})
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["layers"] = deserialize(config["layers"])
-        return cls(**config)

@@ -5,9 +5,6 @@ import tensorflow as tf
 from keras_infomin.utils import register
 from keras_infomin.utils.validation import check_in_range
 from keras_infomin.views.base import RandomViewLayer
-from keras_infomin.views.base import check_shape
-from keras_infomin.views.base import restore_rank
-from keras_infomin.views.base import standardize_images
 
 
 @register
@@ -25,6 +22,7 @@ class RandomHorizontalFlip(RandomViewLayer):
     Args:
         rate: probability in [0, 1].
         seed: optional int.
+        value_range: range of the incoming images (see `ViewLayer`).
         **kwargs: `keras.layers.Layer` arguments.
 
     Returns:
@@ -37,22 +35,19 @@ class RandomHorizontalFlip(RandomViewLayer):
     ```
     """
 
-    def __init__(self, rate=0.5, seed=None, **kwargs):
-        super().__init__(seed=seed, **kwargs)
+    changes_values = False
+
+    def __init__(self, rate=0.5, seed=None, value_range=None, **kwargs):
+        super().__init__(seed=seed, value_range=value_range, **kwargs)
         self.rate = float(check_in_range("rate", rate, 0.0, 1.0))
 
-    def build(self, input_shape):
-        check_shape("images", input_shape)
-        self.built = True
+    def sample_parameters(self, images, seed):
+        u = tf.random.stateless_uniform([tf.shape(images)[0]], seed)
+        return u < self.rate
 
-    def call(self, images, training=True):
-        if not training or self.rate == 0.0:
-            return images
-        images, unbatched = standardize_images(images)
-        u = tf.random.stateless_uniform([tf.shape(images)[0]], self.draw_seed())
-        flip = tf.reshape(u < self.rate, [-1, 1, 1, 1])
-        out = tf.where(flip, tf.reverse(images, axis=[2]), images)
-        return restore_rank(out, unbatched)
+    def augment(self, images, flip, training):
+        flip = tf.reshape(flip, [-1, 1, 1, 1])
+        return tf.where(flip, tf.reverse(images, axis=[2]), images)
 
     def get_config(self):
         config = super().get_config()

@@ -3,10 +3,16 @@
 import keras
 from keras import ops
 
-from keras_infomin.encoders.realnvp import RealNVP
 from keras_infomin.utils import register
+from keras_infomin.views.base import deserialize
+from keras_infomin.views.base import serialize
 from keras_infomin.views.color_spaces import ColorSpace
 from keras_infomin.views.color_spaces import _check_space
+
+# Arguments of the generator before it received its flow, and the flow
+# they configured (`keras_infomin.encoders.RealNVP`, registered name).
+_FLOW_ARGUMENTS = ("num_couplings", "hidden_units", "coupling", "init_std")
+_SAVED_FLOW = "keras_infomin>RealNVP"
 
 
 @register
@@ -14,33 +20,38 @@ class FlowViewGenerator(keras.layers.Layer):
     """An invertible flow on each pixel's colour, split into two views.
 
     InfoMin's view generator: `g` maps every pixel's 3 colour values
-    through a RealNVP flow whose coupling networks act per pixel (Dense
-    layers on the channel axis, i.e. 1x1 convolutions), so it may change
-    the colour space but never the spatial layout. Its output channels are
-    split into views, by default channel 0 against channels 1:3, the
-    `g(X)_1` and `g(X)_2:3` of the paper. Started near the identity, the
-    views begin as a plain channel split of `input_space`.
+    through an invertible `flow` acting on the last axis (for a RealNVP,
+    coupling networks of Dense layers on the channel axis, i.e. 1x1
+    convolutions), so it may change the colour space but never the
+    spatial layout. Its output channels are split into views, by default
+    channel 0 against channels 1:3, the `g(X)_1` and `g(X)_2:3` of the
+    paper. A flow started near the identity gives views that begin as a
+    plain channel split of `input_space`.
 
-    Volume-preserving (`coupling="additive"`, log-det exactly 0) and
-    non-volume-preserving (`"affine"`) flows are available; the flow is
-    exactly invertible, so `g` never destroys information about the image,
-    only moves it between the views.
+    The flow is exactly invertible, so `g` never destroys information
+    about the image, only moves it between the views: with
+    `keras_infomin.encoders.RealNVP`, `coupling="additive"` is
+    volume-preserving (log-det exactly 0) and `"affine"` is not.
 
     Args:
-        num_couplings: coupling layers of the flow.
-        hidden_units: widths of each coupling network.
-        coupling: `"affine"` or `"additive"` (volume preserving).
+        flow: the invertible layer on the last axis: a layer with
+            `forward_and_log_det(x) -> (y, log_det [B])` and
+            `inverse(y)`, e.g. `keras_infomin.encoders.RealNVP(
+            num_couplings=4, hidden_units=(32, 32), coupling="affine",
+            init_std=1e-3, seed=0)` (a small flow near the identity).
         input_space: colour space the flow starts from (`"rgb"`,
             `"ydbdr"`, `"lab"`, ...); images are given in RGB [0, 1] and
             converted (channels normalised to about [0, 1]).
         split: channel groups of the views, e.g. `((0,), (1, 2))`.
-        init_std: std of the coupling networks' last layer (near identity).
-        seed: seed of the flow's fixed permutations.
+        **kwargs: `keras.layers.Layer` arguments.
 
     Example:
 
     ```python
-    generator = FlowViewGenerator(input_space="ydbdr")
+    flow = keras_infomin.encoders.RealNVP(
+        4, (32, 32), coupling="affine", init_std=1e-3, seed=0
+    )
+    generator = FlowViewGenerator(flow, input_space="ydbdr")
     v1, v2 = generator(images)            # [B, H, W, 1], [B, H, W, 2]
     y, log_det = generator.transform(images, return_log_det=True)
     rgb = generator.inverse(y)             # == images
@@ -48,16 +59,26 @@ class FlowViewGenerator(keras.layers.Layer):
     """
 
     def __init__(
-        self,
-        num_couplings=4,
-        hidden_units=(32, 32),
-        coupling="affine",
-        input_space="rgb",
-        split=((0,), (1, 2)),
-        init_std=1e-3,
-        seed=0,
-        **kwargs,
+        self, flow=None, input_space="rgb", split=((0,), (1, 2)), **kwargs
     ):
+        old = sorted(set(kwargs) & set(_FLOW_ARGUMENTS + ("seed",)))
+        if flow is None or old:
+            raise TypeError(
+                "FlowViewGenerator takes its flow as its first argument "
+                "(an invertible layer on the channel axis) instead of "
+                f"building one{' from ' + str(old) if old else ''}; pass "
+                "e.g. FlowViewGenerator(keras_infomin.encoders.RealNVP("
+                "num_couplings=4, hidden_units=(32, 32), "
+                'coupling="affine", init_std=1e-3, seed=0)).'
+            )
+        for method in ("forward_and_log_det", "inverse"):
+            if not callable(getattr(flow, method, None)):
+                raise TypeError(
+                    "`flow` must be an invertible layer with "
+                    "`forward_and_log_det(x)` and `inverse(y)`, such as "
+                    "keras_infomin.encoders.RealNVP; received "
+                    f"{type(flow).__name__} without `{method}`."
+                )
         super().__init__(**kwargs)
         self.input_space = _check_space("input_space", input_space)
         groups = tuple(tuple(int(c) for c in group) for group in split)
@@ -69,20 +90,7 @@ class FlowViewGenerator(keras.layers.Layer):
                 f"received {split!r}."
             )
         self.split = groups
-        self.num_couplings = num_couplings
-        self.hidden_units = tuple(hidden_units)
-        self.coupling = coupling
-        self.init_std = init_std
-        self.seed = seed
-        self.flow = RealNVP(
-            num_couplings=num_couplings,
-            hidden_units=self.hidden_units,
-            coupling=coupling,
-            init_std=init_std,
-            permutation="random",
-            seed=seed,
-            name="flow",
-        )
+        self.flow = flow
         if self.input_space == "rgb":
             self.to_space = None
             self.from_space = None
@@ -101,12 +109,16 @@ class FlowViewGenerator(keras.layers.Layer):
 
     def build(self, input_shape):
         self._check(input_shape)
-        self.flow.build(tuple(input_shape))
+        if not self.flow.built:
+            self.flow.build(tuple(input_shape))
+        self.built = True
 
     def transform(self, images, return_log_det=False):
         """`g(X)`: the flow's output `[B, H, W, 3]` (and log|det| per image)."""
         images = ops.convert_to_tensor(images)
         self._check(images.shape)
+        if not self.built:
+            self.build(tuple(images.shape))
         x = images if self.to_space is None else self.to_space(images)
         y, log_det = self.flow.forward_and_log_det(x)
         return (y, log_det) if return_log_det else y
@@ -139,13 +151,30 @@ class FlowViewGenerator(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
+        flow = serialize(self.flow)
+        flow.pop("build_config", None)  # the generator's build builds it
         config.update(
-            num_couplings=self.num_couplings,
-            hidden_units=list(self.hidden_units),
-            coupling=self.coupling,
+            flow=flow,
             input_space=self.input_space,
             split=[list(g) for g in self.split],
-            init_std=self.init_std,
-            seed=self.seed,
         )
         return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if "flow" not in config:
+            # Saved before the generator received its flow: the flow it
+            # built then (its defaults filled in).
+            flow = {"permutation": "random", "seed": config.pop("seed", 0)}
+            defaults = (4, [32, 32], "affine", 1e-3)
+            for key, default in zip(_FLOW_ARGUMENTS, defaults):
+                flow[key] = config.pop(key, default)
+            config["flow"] = {
+                "class_name": "RealNVP",
+                "module": "keras_infomin.encoders.realnvp",
+                "registered_name": _SAVED_FLOW,
+                "config": {"name": "flow", **flow},
+            }
+        config["flow"] = deserialize(config["flow"])
+        return super().from_config(config)

@@ -8,9 +8,6 @@ from keras_infomin.utils import register
 from keras_infomin.views import image_ops
 from keras_infomin.views.base import RandomViewLayer
 from keras_infomin.views.base import check_range_pair
-from keras_infomin.views.base import check_shape
-from keras_infomin.views.base import restore_rank
-from keras_infomin.views.base import standardize_images
 
 
 @register
@@ -38,6 +35,7 @@ class GaussianBlur(RandomViewLayer):
         kernel_size: odd int; default `2 ceil(3 max_sigma) + 1`. The radius
             is capped at `min(H, W) - 1` when the image size is known.
         seed: optional int.
+        value_range: range of the incoming images (see `ViewLayer`).
         **kwargs: `keras.layers.Layer` arguments.
 
     Example:
@@ -47,8 +45,15 @@ class GaussianBlur(RandomViewLayer):
     ```
     """
 
-    def __init__(self, sigma=(0.1, 2.0), kernel_size=None, seed=None, **kwargs):
-        super().__init__(seed=seed, **kwargs)
+    def __init__(
+        self,
+        sigma=(0.1, 2.0),
+        kernel_size=None,
+        seed=None,
+        value_range=None,
+        **kwargs,
+    ):
+        super().__init__(seed=seed, value_range=value_range, **kwargs)
         self.sigma = check_range_pair("sigma", sigma, 0.0, float("inf"))
         if self.sigma[0] <= 0:
             raise ValueError(
@@ -68,28 +73,20 @@ class GaussianBlur(RandomViewLayer):
             )
         self.kernel_size = kernel_size
 
-    def build(self, input_shape):
-        check_shape("images", input_shape)
-        self.built = True
+    def sample_parameters(self, images, seed):
+        low, high = self.sigma
+        return tf.random.stateless_uniform(
+            [tf.shape(images)[0]], seed, low, high
+        )
 
-    def call(self, images, training=True):
-        if not training:
-            return images
-        images, unbatched = standardize_images(images)
+    def augment(self, images, sigma, training):
         radius = self.kernel_size // 2
         h, w = images.shape[1], images.shape[2]
         if h is not None and w is not None:
             radius = min(radius, h - 1, w - 1)
         if radius <= 0:
-            return restore_rank(images, unbatched)
-        sigma = tf.random.stateless_uniform(
-            [tf.shape(images)[0]],
-            self.draw_seed(),
-            self.sigma[0],
-            self.sigma[1],
-        )
-        out = image_ops.gaussian_blur(images, sigma, radius)
-        return restore_rank(out, unbatched)
+            return images
+        return image_ops.gaussian_blur(images, sigma, radius)
 
     def get_config(self):
         config = super().get_config()

@@ -6,9 +6,6 @@ from keras_infomin.utils import register
 from keras_infomin.utils.validation import check_in_range
 from keras_infomin.views import image_ops
 from keras_infomin.views.base import RandomViewLayer
-from keras_infomin.views.base import check_shape
-from keras_infomin.views.base import restore_rank
-from keras_infomin.views.base import standardize_images
 
 
 @register
@@ -19,16 +16,18 @@ class RandomGrayscale(RandomViewLayer):
     channels (torchvision's `RandomGrayscale(p)`). Same semantics as
     `keras.layers.RandomGrayscale(factor=rate)` (per-sample coins, checked
     on batched input), with the seed folded with the replica id.
+    Single-channel images are grey already and pass unchanged.
 
     In inference (`training=False`) the input is returned unchanged.
 
     Args:
         rate: probability in [0, 1].
         seed: optional int.
+        value_range: range of the incoming images (see `ViewLayer`).
         **kwargs: `keras.layers.Layer` arguments.
 
     Input shape:
-        `[B, H, W, 3]` or `[H, W, 3]`.
+        `[B, H, W, 3]` or `[H, W, 3]` (or 1 channel: unchanged).
 
     Returns:
         Images of the input's shape.
@@ -40,22 +39,21 @@ class RandomGrayscale(RandomViewLayer):
     ```
     """
 
-    def __init__(self, rate=0.2, seed=None, **kwargs):
-        super().__init__(seed=seed, **kwargs)
+    supported_channels = (1, 3)
+
+    def __init__(self, rate=0.2, seed=None, value_range=None, **kwargs):
+        super().__init__(seed=seed, value_range=value_range, **kwargs)
         self.rate = float(check_in_range("rate", rate, 0.0, 1.0))
 
-    def build(self, input_shape):
-        check_shape("images", input_shape, channels=3)
-        self.built = True
+    def sample_parameters(self, images, seed):
+        u = tf.random.stateless_uniform([tf.shape(images)[0]], seed)
+        return u < self.rate
 
-    def call(self, images, training=True):
-        if not training or self.rate == 0.0:
+    def augment(self, images, gray, training):
+        if images.shape[-1] == 1:
             return images
-        images, unbatched = standardize_images(images, channels=3)
-        u = tf.random.stateless_uniform([tf.shape(images)[0]], self.draw_seed())
-        gray = tf.reshape(u < self.rate, [-1, 1, 1, 1])
-        out = tf.where(gray, image_ops.to_grayscale(images), images)
-        return restore_rank(out, unbatched)
+        gray = tf.reshape(gray, [-1, 1, 1, 1])
+        return tf.where(gray, image_ops.to_grayscale(images), images)
 
     def get_config(self):
         config = super().get_config()

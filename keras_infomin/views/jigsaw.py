@@ -4,13 +4,11 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from keras_infomin.utils import random as random_utils
 from keras_infomin.utils import register
 from keras_infomin.views.base import RandomViewLayer
-from keras_infomin.views.base import call_transform
-from keras_infomin.views.base import deserialize
-from keras_infomin.views.base import maybe_build
-from keras_infomin.views.base import serialize
-from keras_infomin.views.base import standardize_images
+from keras_infomin.views.base import apply_transform
+from keras_infomin.views.base import as_transform
 
 
 def extract_windows(images, batch_index, top, left, size):
@@ -71,6 +69,7 @@ class JigSaw(RandomViewLayer):
             own, e.g. a colour jitter).
         return_permutation: also return `perm` (int32 `[B, grid^2]`).
         seed: optional int.
+        value_range: range of the incoming images (see `ViewLayer`).
         **kwargs: `keras.layers.Layer` arguments.
 
     Input shape:
@@ -90,6 +89,10 @@ class JigSaw(RandomViewLayer):
     ```
     """
 
+    changes_values = False
+
+    nested = {"tile_transform": "tile_transform"}
+
     def __init__(
         self,
         grid_size=3,
@@ -97,9 +100,10 @@ class JigSaw(RandomViewLayer):
         tile_transform=None,
         return_permutation=False,
         seed=None,
+        value_range=None,
         **kwargs,
     ):
-        super().__init__(seed=seed, **kwargs)
+        super().__init__(seed=seed, value_range=value_range, **kwargs)
         if (
             not isinstance(grid_size, int)
             or isinstance(grid_size, bool)
@@ -118,15 +122,13 @@ class JigSaw(RandomViewLayer):
                 "`tile_size` must be a positive int or None; received "
                 f"tile_size={tile_size!r}."
             )
-        if tile_transform is not None and not callable(tile_transform):
-            raise TypeError(
-                "`tile_transform` must be a layer or callable; received "
-                f"{tile_transform!r}."
-            )
+        if tile_transform is not None:
+            as_transform("tile_transform", tile_transform)
         self.grid_size = grid_size
         self.tile_size = tile_size
         self.tile_transform = tile_transform
         self.return_permutation = bool(return_permutation)
+        self.resolve_value_range()
 
     def _tile_size(self, height, width):
         cell = None
@@ -152,27 +154,23 @@ class JigSaw(RandomViewLayer):
             )
         return self.tile_size
 
-    def build(self, input_shape):
-        shape = tuple(input_shape)
-        if len(shape) not in (3, 4):
-            raise ValueError(
-                "JigSaw expects images [batch, height, width, channels] or "
-                f"[height, width, channels]; received shape {shape}."
-            )
-        tile = self._tile_size(shape[-3], shape[-2])
-        if self.tile_transform is not None:
-            maybe_build(self.tile_transform, (None, tile, tile, shape[-1]))
-        self.built = True
+    def child_input_shapes(self, input_shape):
+        if self.tile_transform is None:
+            return []
+        tile = self._tile_size(input_shape[-3], input_shape[-2])
+        return [(self.tile_transform, (None, tile, tile, input_shape[-1]))]
 
-    def call(self, images, training=True):
-        images, unbatched = standardize_images(images)
-        g = self.grid_size
-        n = g * g
+    def check_input_shape(self, input_shape):
+        input_shape = super().check_input_shape(input_shape)
+        self._tile_size(input_shape[-3], input_shape[-2])
+        return input_shape
+
+    def _slack(self, images):
+        """Cell sizes and the room a tile has to move in its cell."""
         t = self._tile_size(images.shape[1], images.shape[2])
         shape = tf.shape(images)
-        batch = shape[0]
-        cell_h = shape[1] // g
-        cell_w = shape[2] // g
+        cell_h = shape[1] // self.grid_size
+        cell_w = shape[2] // self.grid_size
         tf.debugging.assert_greater_equal(
             tf.minimum(cell_h, cell_w),
             t,
@@ -180,26 +178,47 @@ class JigSaw(RandomViewLayer):
         )
         slack_h = tf.cast(cell_h - t, tf.float32)
         slack_w = tf.cast(cell_w - t, tf.float32)
-        if training:
-            s_off_y, s_off_x, s_perm = self.draw_seed(3)
-            off_y = tf.floor(
-                tf.random.stateless_uniform([batch, n], s_off_y)
-                * (slack_h + 1.0)
-            )
-            off_x = tf.floor(
-                tf.random.stateless_uniform([batch, n], s_off_x)
-                * (slack_w + 1.0)
-            )
-            off_y = tf.minimum(off_y, slack_h)
-            off_x = tf.minimum(off_x, slack_w)
-            perm = tf.argsort(
-                tf.random.stateless_uniform([batch, n], s_perm), axis=1
-            )
-        else:
-            off_y = tf.fill([batch, n], tf.floor(slack_h / 2.0))
-            off_x = tf.fill([batch, n], tf.floor(slack_w / 2.0))
-            perm = tf.tile(tf.range(n)[None], [batch, 1])
-        perm = tf.cast(perm, tf.int32)
+        return cell_h, cell_w, slack_h, slack_w
+
+    def sample_parameters(self, images, seed):
+        """Tile offsets in their cells `[B, n]` and the permutation."""
+        batch = tf.shape(images)[0]
+        n = self.grid_size**2
+        _, _, slack_h, slack_w = self._slack(images)
+        s_off_y, s_off_x, s_perm = random_utils.split_seed(seed, 3)
+        off_y = tf.floor(
+            tf.random.stateless_uniform([batch, n], s_off_y) * (slack_h + 1.0)
+        )
+        off_x = tf.floor(
+            tf.random.stateless_uniform([batch, n], s_off_x) * (slack_w + 1.0)
+        )
+        perm = tf.argsort(
+            tf.random.stateless_uniform([batch, n], s_perm), axis=1
+        )
+        return (
+            tf.minimum(off_y, slack_h),
+            tf.minimum(off_x, slack_w),
+            tf.cast(perm, tf.int32),
+        )
+
+    def inference_parameters(self, images):
+        """Tiles centred in their cells, in grid order."""
+        batch = tf.shape(images)[0]
+        n = self.grid_size**2
+        _, _, slack_h, slack_w = self._slack(images)
+        return (
+            tf.fill([batch, n], tf.floor(slack_h / 2.0)),
+            tf.fill([batch, n], tf.floor(slack_w / 2.0)),
+            tf.tile(tf.range(n)[None], [batch, 1]),
+        )
+
+    def augment(self, images, parameters, training):
+        off_y, off_x, perm = parameters
+        g = self.grid_size
+        n = g * g
+        t = self._tile_size(images.shape[1], images.shape[2])
+        batch = tf.shape(images)[0]
+        cell_h, cell_w, _, _ = self._slack(images)
         cells = tf.range(n)
         cell_top = tf.cast((cells // g) * cell_h, tf.float32)
         cell_left = tf.cast((cells % g) * cell_w, tf.float32)
@@ -215,11 +234,13 @@ class JigSaw(RandomViewLayer):
             t,
         )
         if self.tile_transform is not None:
-            tiles = call_transform(self.tile_transform, tiles, training)
-        c = images.shape[-1]
-        tiles = tf.reshape(tiles, [batch, n, t, t, c])
-        if unbatched:
-            tiles, perm = tiles[0], perm[0]
+            tiles = apply_transform(
+                self.tile_transform,
+                tiles,
+                training,
+                self.resolve_value_range(),
+            )
+        tiles = tf.reshape(tiles, [batch, n, t, t, images.shape[-1]])
         if self.return_permutation:
             return tiles, perm
         return tiles
@@ -239,20 +260,10 @@ class JigSaw(RandomViewLayer):
             {
                 "grid_size": self.grid_size,
                 "tile_size": self.tile_size,
-                "tile_transform": None
-                if self.tile_transform is None
-                else serialize(self.tile_transform),
                 "return_permutation": self.return_permutation,
             }
         )
         return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        if config.get("tile_transform") is not None:
-            config["tile_transform"] = deserialize(config["tile_transform"])
-        return cls(**config)
 
 
 @register

@@ -1,16 +1,15 @@
 """`Views`: several independently augmented views of one batch."""
 
-import keras
-
 from keras_infomin.utils import register
-from keras_infomin.views.base import call_transform
-from keras_infomin.views.base import deserialize
-from keras_infomin.views.base import maybe_build
-from keras_infomin.views.base import serialize
+from keras_infomin.views.base import ViewLayer
+from keras_infomin.views.base import apply_transform
+from keras_infomin.views.base import as_transform
+from keras_infomin.views.base import as_transforms
+from keras_infomin.views.base import transform_output_shape
 
 
 @register
-class Views(keras.layers.Layer):
+class Views(ViewLayer):
     """Turns one batch into `num_views` independently transformed views.
 
     Each view is a separate call of its transform, so random transforms
@@ -24,6 +23,8 @@ class Views(keras.layers.Layer):
             keras-cv's augmentation layers.
         num_views: number of views (>= 1); with a list of transforms it
             must equal the list's length (or be left as None).
+        value_range: range of the incoming images (see `ViewLayer`);
+            default: the transforms'.
         **kwargs: `keras.layers.Layer` arguments.
 
     Returns:
@@ -37,20 +38,22 @@ class Views(keras.layers.Layer):
     ```
     """
 
-    def __init__(self, transform, num_views=None, **kwargs):
-        super().__init__(**kwargs)
+    changes_values = False
+
+    nested = {"transform": "view_transform"}
+
+    def __init__(self, transform, num_views=None, value_range=None, **kwargs):
+        super().__init__(value_range=value_range, **kwargs)
         if isinstance(transform, (list, tuple)):
-            transforms = list(transform)
-            if not transforms:
-                raise ValueError("`transform` must not be an empty list.")
-            if num_views is not None and num_views != len(transforms):
+            self.view_transform = as_transforms("transform", transform)
+            if num_views is not None and num_views != len(transform):
                 raise ValueError(
                     f"`num_views` ({num_views!r}) must equal the number of "
-                    f"transforms given ({len(transforms)})."
+                    f"transforms given ({len(transform)})."
                 )
-            num_views = len(transforms)
-            self.shared = False
+            num_views = len(transform)
         else:
+            self.view_transform = as_transform("transform", transform)
             num_views = 2 if num_views is None else num_views
             if (
                 not isinstance(num_views, int)
@@ -61,59 +64,36 @@ class Views(keras.layers.Layer):
                     "`num_views` must be a positive int; received "
                     f"num_views={num_views!r}."
                 )
-            transforms = [transform]
-            self.shared = True
-        for t in transforms:
-            if not callable(t):
-                raise TypeError(
-                    "`transform` must be a Keras layer or a callable (or a "
-                    f"list of them); received {t!r}."
-                )
-        self.transforms = transforms
         self.num_views = num_views
-        self.supports_jit = False
+        self.resolve_value_range()
+
+    @property
+    def shared(self):
+        """Whether one transform serves every view."""
+        return not isinstance(self.view_transform, (list, tuple))
+
+    @property
+    def transforms(self):
+        """The transforms, one entry when shared."""
+        return self.children()
 
     def _transform(self, k):
-        return self.transforms[0] if self.shared else self.transforms[k]
+        return self.view_transform if self.shared else self.view_transform[k]
 
-    def build(self, input_shape):
-        for t in self.transforms:
-            maybe_build(t, input_shape)
-        self.built = True
-
-    def call(self, inputs, training=True):
+    def transform(self, images, training):
+        value_range = self.resolve_value_range()
         return tuple(
-            call_transform(self._transform(k), inputs, training)
+            apply_transform(self._transform(k), images, training, value_range)
             for k in range(self.num_views)
         )
 
     def compute_output_shape(self, input_shape):
-        shapes = []
-        for k in range(self.num_views):
-            t = self._transform(k)
-            if hasattr(t, "compute_output_shape"):
-                shapes.append(t.compute_output_shape(input_shape))
-            else:
-                shapes.append(input_shape)
-        return tuple(shapes)
+        return tuple(
+            transform_output_shape(self._transform(k), input_shape)
+            for k in range(self.num_views)
+        )
 
     def get_config(self):
         config = super().get_config()
-        if self.shared:
-            config.update(
-                {
-                    "transform": serialize(self.transforms[0]),
-                    "num_views": self.num_views,
-                }
-            )
-        else:
-            config.update(
-                {"transform": serialize(self.transforms), "num_views": None}
-            )
+        config["num_views"] = self.num_views if self.shared else None
         return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["transform"] = deserialize(config["transform"])
-        return cls(**config)

@@ -6,7 +6,6 @@ import tensorflow as tf
 
 from keras_infomin.utils import register
 from keras_infomin.views.base import RandomViewLayer
-from keras_infomin.views.base import standardize_images
 from keras_infomin.views.jigsaw import extract_windows
 
 DIRECTIONS = ("any", "axis")
@@ -51,6 +50,7 @@ class PatchPair(RandomViewLayer):
         return_offsets: also return the corners `[B, 4]` as
             `(top1, left1, top2, left2)`, int32.
         seed: optional int.
+        value_range: range of the incoming images (see `ViewLayer`).
         **kwargs: `keras.layers.Layer` arguments.
 
     Raises:
@@ -68,6 +68,8 @@ class PatchPair(RandomViewLayer):
     ```
     """
 
+    changes_values = False
+
     def __init__(
         self,
         patch_size,
@@ -75,9 +77,10 @@ class PatchPair(RandomViewLayer):
         direction="any",
         return_offsets=False,
         seed=None,
+        value_range=None,
         **kwargs,
     ):
-        super().__init__(seed=seed, **kwargs)
+        super().__init__(seed=seed, value_range=value_range, **kwargs)
         if (
             not isinstance(patch_size, int)
             or isinstance(patch_size, bool)
@@ -127,19 +130,14 @@ class PatchPair(RandomViewLayer):
                 f"distance={self.distance}."
             )
 
-    def build(self, input_shape):
-        shape = tuple(input_shape)
-        if len(shape) not in (3, 4):
-            raise ValueError(
-                "PatchPair expects images [batch, height, width, channels] "
-                f"or [height, width, channels]; received shape {shape}."
-            )
-        if shape[-3] is not None and shape[-2] is not None:
-            self.check_image_size(shape[-3], shape[-2])
-        self.built = True
+    def check_input_shape(self, input_shape):
+        input_shape = super().check_input_shape(input_shape)
+        if input_shape[-3] is not None and input_shape[-2] is not None:
+            self.check_image_size(input_shape[-3], input_shape[-2])
+        return input_shape
 
-    def _offsets(self, batch, height, width, training):
-        """Offsets `(dy, dx)` float `[B]`."""
+    def _offsets(self, batch, height, width, seeds=None):
+        """Offsets `(dy, dx)` float `[B]`; `seeds` None: inference."""
         d = self.distance
         a = tf.cast(width - self.patch_size, tf.float32)
         b = tf.cast(height - self.patch_size, tf.float32)
@@ -150,11 +148,10 @@ class PatchPair(RandomViewLayer):
             d = float(round(d))
             fits_x = a >= d
             fits_y = b >= d
-            if training:
-                s_axis, s_sign = self.draw_seed(2)
-                u = tf.random.stateless_uniform([batch], s_axis)
+            if seeds is not None:
+                u = tf.random.stateless_uniform([batch], seeds[0])
                 sign = tf.where(
-                    tf.random.stateless_uniform([batch], s_sign) < 0.5,
+                    tf.random.stateless_uniform([batch], seeds[1]) < 0.5,
                     -1.0,
                     1.0,
                 )
@@ -167,16 +164,15 @@ class PatchPair(RandomViewLayer):
             return dy, dx
         lo = tf.acos(tf.minimum(1.0, a / d))
         hi = tf.asin(tf.minimum(1.0, b / d))
-        if training:
-            s_angle, s_sy, s_sx = self.draw_seed(3)
+        if seeds is not None:
             theta = lo + (hi - lo) * tf.random.stateless_uniform(
-                [batch], s_angle
+                [batch], seeds[0]
             )
             sy = tf.where(
-                tf.random.stateless_uniform([batch], s_sy) < 0.5, -1.0, 1.0
+                tf.random.stateless_uniform([batch], seeds[1]) < 0.5, -1.0, 1.0
             )
             sx = tf.where(
-                tf.random.stateless_uniform([batch], s_sx) < 0.5, -1.0, 1.0
+                tf.random.stateless_uniform([batch], seeds[2]) < 0.5, -1.0, 1.0
             )
         else:
             theta = tf.fill([batch], (lo + hi) / 2.0)
@@ -185,42 +181,52 @@ class PatchPair(RandomViewLayer):
         dx = tf.minimum(tf.round(d * tf.cos(theta)), a) * sx
         return dy, dx
 
-    def call(self, images, training=True):
-        images, unbatched = standardize_images(images)
-        h, w = images.shape[1], images.shape[2]
-        if h is not None and w is not None:
-            self.check_image_size(h, w)
+    def _corners(self, images, seed=None):
+        """`(y1, x1, y2, x2)` float `[B]`; `seed` None: inference."""
         shape = tf.shape(images)
         batch = shape[0]
-        dy, dx = self._offsets(batch, shape[1], shape[2], training)
+        seeds = (
+            None
+            if seed is None
+            else tf.random.experimental.stateless_split(seed, 5)
+        )
+        dy, dx = self._offsets(batch, shape[1], shape[2], seeds)
         a = tf.cast(shape[2] - self.patch_size, tf.float32)
         b = tf.cast(shape[1] - self.patch_size, tf.float32)
         # First corner: y1 in [max(0, -dy), b - max(0, dy)], same for x.
         y_lo, y_hi = tf.maximum(0.0, -dy), b - tf.maximum(0.0, dy)
         x_lo, x_hi = tf.maximum(0.0, -dx), a - tf.maximum(0.0, dx)
-        if training:
-            s_y, s_x = self.draw_seed(2)
+        if seeds is not None:
             y1 = y_lo + tf.floor(
-                tf.random.stateless_uniform([batch], s_y) * (y_hi - y_lo + 1.0)
+                tf.random.stateless_uniform([batch], seeds[3])
+                * (y_hi - y_lo + 1.0)
             )
             x1 = x_lo + tf.floor(
-                tf.random.stateless_uniform([batch], s_x) * (x_hi - x_lo + 1.0)
+                tf.random.stateless_uniform([batch], seeds[4])
+                * (x_hi - x_lo + 1.0)
             )
             y1 = tf.minimum(y1, y_hi)
             x1 = tf.minimum(x1, x_hi)
         else:
             y1 = tf.floor((y_lo + y_hi) / 2.0)
             x1 = tf.floor((x_lo + x_hi) / 2.0)
-        y2, x2 = y1 + dy, x1 + dx
-        index = tf.range(batch)
+        return y1, x1, y1 + dy, x1 + dx
+
+    def sample_parameters(self, images, seed):
+        return self._corners(images, seed)
+
+    def inference_parameters(self, images):
+        return self._corners(images)
+
+    def augment(self, images, corners, training):
+        y1, x1, y2, x2 = corners
+        index = tf.range(tf.shape(images)[0])
         p = self.patch_size
         first = extract_windows(images, index, y1, x1, p)
         second = extract_windows(images, index, y2, x2, p)
-        corners = tf.cast(tf.stack([y1, x1, y2, x2], axis=1), tf.int32)
-        if unbatched:
-            first, second, corners = first[0], second[0], corners[0]
         if self.return_offsets:
-            return first, second, corners
+            stacked = tf.cast(tf.stack([y1, x1, y2, x2], axis=1), tf.int32)
+            return first, second, stacked
         return first, second
 
     def compute_output_shape(self, input_shape):

@@ -1,9 +1,17 @@
 """Augmentation recipes of SimCLR, MoCo v2 and InfoMin, sized by image size.
 
-Each preset is a `Compose` of this package's vectorised layers, so it runs
-on a whole batch in a `tf.data` map or inside a `train_step`, draws its
-random parameters per sample, and folds the replica id into its seeds.
-Wrap one in `Views(preset, num_views=2)` for two views per image.
+Each preset returns a `Compose` of this package's vectorised layers, so it
+runs on a whole batch in a `tf.data` map or inside a `train_step`, draws
+its random parameters per sample, and folds the replica id into its
+seeds. Wrap one in `Views(preset, num_views=2)` for two views per image.
+A saved preset is saved as the `Compose` it is, every step with its
+settings and seed, so a `.keras` file keeps its exact recipe.
+
+Images: RGB or single-channel (grey), in `value_range` ((0, 1) by
+default; out-of-range values raise an error). On single-channel images
+the changes that only move colour leave the images as they are
+(saturation and hue in the colour jitter, RandAugment's colour
+operation, grayscale); everything else applies.
 
 Recipes (in order of application):
 
@@ -23,7 +31,9 @@ Recipes (in order of application):
   standard deviation 0.5, each applied with p 0.5; grayscale p 0.2.
 """
 
-from keras_infomin.utils import register
+import keras
+
+from keras_infomin.utils.serialization import PACKAGE
 from keras_infomin.views.color_jitter import ColorJitter
 from keras_infomin.views.compose import Compose
 from keras_infomin.views.flip import RandomHorizontalFlip
@@ -54,32 +64,45 @@ def _sub_seed(seed, k):
     return None if seed is None else seed + 1000 * k
 
 
-class _Preset(Compose):
-    """Common config handling of the presets (not registered)."""
-
-    def __init__(self, layers, image_size, seed, **kwargs):
-        super().__init__(layers, **kwargs)
-        self.image_size = image_size
-        self.seed = seed
-
-    def get_config(self):
-        config = super().get_config()
-        config.pop("layers")
-        config.update({"image_size": list(self.image_size), "seed": self.seed})
-        for key, value in self._options.items():
-            config[key] = (
-                list(value) if isinstance(value, (list, tuple)) else value
-            )
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        return cls(**config)
+def _blur_kernel(size):
+    """A tenth of the smaller side, odd, at least 3 (SimCLR, MoCo v2)."""
+    return max(3, int(0.1 * min(size)) // 2 * 2 + 1)
 
 
-@register
-class SimCLRAugment(_Preset):
+def _crop(size, scale, seed, k):
+    return RandomResizedCrop(
+        size[0], size[1], scale=scale, seed=_sub_seed(seed, k)
+    )
+
+
+def _jitter(jitter, rate, seed, k):
+    """Colour jitter with probability `rate` (seeds k and k + 1)."""
+    return RandomApply(
+        ColorJitter(*jitter, seed=_sub_seed(seed, k)),
+        rate=rate,
+        seed=_sub_seed(seed, k + 1),
+    )
+
+
+def _blur(kernel, rate, seed, k):
+    """Blur, sigma in [0.1, 2], with probability `rate` (none at rate 0)."""
+    if rate <= 0:
+        return []
+    blur = GaussianBlur((0.1, 2.0), kernel, seed=_sub_seed(seed, k))
+    return [RandomApply(blur, rate=rate, seed=_sub_seed(seed, k + 1))]
+
+
+def SimCLRAugment(
+    image_size,
+    crop_scale=(0.08, 1.0),
+    jitter_strength=1.0,
+    jitter_rate=0.8,
+    grayscale_rate=0.2,
+    blur_rate=None,
+    seed=None,
+    value_range=None,
+    **kwargs,
+):
     """The SimCLR augmentation recipe (see the module docstring).
 
     Args:
@@ -90,8 +113,12 @@ class SimCLRAugment(_Preset):
         jitter_rate, grayscale_rate: probabilities.
         blur_rate: probability of the blur; default 0.5 for images of at
             least 64 pixels, 0 below (SimCLR's CIFAR setting).
-        seed: optional int (each sub-layer gets its own seed from it).
-        **kwargs: `keras.layers.Layer` arguments.
+        seed: optional int (each step gets its own seed from it).
+        value_range: range of the incoming images, default (0, 1).
+        **kwargs: `keras.layers.Layer` arguments of the `Compose`.
+
+    Returns:
+        A `Compose`.
 
     Example:
 
@@ -99,57 +126,31 @@ class SimCLRAugment(_Preset):
     views = Views(SimCLRAugment(32), num_views=2)
     ```
     """
-
-    def __init__(
-        self,
-        image_size,
-        crop_scale=(0.08, 1.0),
-        jitter_strength=1.0,
-        jitter_rate=0.8,
-        grayscale_rate=0.2,
-        blur_rate=None,
-        seed=None,
-        **kwargs,
-    ):
-        size = _size_pair(image_size)
-        if blur_rate is None:
-            blur_rate = 0.5 if min(size) >= 64 else 0.0
-        s = float(jitter_strength)
-        kernel = max(3, int(0.1 * min(size)) // 2 * 2 + 1)
-        layers = [
-            RandomResizedCrop(
-                size[0], size[1], scale=crop_scale, seed=_sub_seed(seed, 1)
-            ),
-            RandomHorizontalFlip(0.5, seed=_sub_seed(seed, 2)),
-            RandomApply(
-                ColorJitter(
-                    0.8 * s, 0.8 * s, 0.8 * s, 0.2 * s, seed=_sub_seed(seed, 3)
-                ),
-                rate=jitter_rate,
-                seed=_sub_seed(seed, 4),
-            ),
-            RandomGrayscale(grayscale_rate, seed=_sub_seed(seed, 5)),
-        ]
-        if blur_rate > 0:
-            layers.append(
-                RandomApply(
-                    GaussianBlur((0.1, 2.0), kernel, seed=_sub_seed(seed, 6)),
-                    rate=blur_rate,
-                    seed=_sub_seed(seed, 7),
-                )
-            )
-        super().__init__(layers, size, seed, **kwargs)
-        self._options = {
-            "crop_scale": list(crop_scale),
-            "jitter_strength": s,
-            "jitter_rate": float(jitter_rate),
-            "grayscale_rate": float(grayscale_rate),
-            "blur_rate": float(blur_rate),
-        }
+    size = _size_pair(image_size)
+    if blur_rate is None:
+        blur_rate = 0.5 if min(size) >= 64 else 0.0
+    s = float(jitter_strength)
+    layers = [
+        _crop(size, crop_scale, seed, 1),
+        RandomHorizontalFlip(0.5, seed=_sub_seed(seed, 2)),
+        _jitter((0.8 * s, 0.8 * s, 0.8 * s, 0.2 * s), jitter_rate, seed, 3),
+        RandomGrayscale(grayscale_rate, seed=_sub_seed(seed, 5)),
+        *_blur(_blur_kernel(size), blur_rate, seed, 6),
+    ]
+    return Compose(layers, value_range=value_range, **kwargs)
 
 
-@register
-class MoCoV2Augment(_Preset):
+def MoCoV2Augment(
+    image_size,
+    crop_scale=(0.2, 1.0),
+    jitter=(0.4, 0.4, 0.4, 0.1),
+    jitter_rate=0.8,
+    grayscale_rate=0.2,
+    blur_rate=0.5,
+    seed=None,
+    value_range=None,
+    **kwargs,
+):
     """The MoCo v2 augmentation recipe (see the module docstring).
 
     Args:
@@ -158,7 +159,11 @@ class MoCoV2Augment(_Preset):
         jitter: `(brightness, contrast, saturation, hue)`.
         jitter_rate, grayscale_rate, blur_rate: probabilities.
         seed: optional int.
-        **kwargs: `keras.layers.Layer` arguments.
+        value_range: range of the incoming images, default (0, 1).
+        **kwargs: `keras.layers.Layer` arguments of the `Compose`.
+
+    Returns:
+        A `Compose`.
 
     Example:
 
@@ -166,52 +171,32 @@ class MoCoV2Augment(_Preset):
     query, key = Views(MoCoV2Augment(224), num_views=2)(images)
     ```
     """
-
-    def __init__(
-        self,
-        image_size,
-        crop_scale=(0.2, 1.0),
-        jitter=(0.4, 0.4, 0.4, 0.1),
-        jitter_rate=0.8,
-        grayscale_rate=0.2,
-        blur_rate=0.5,
-        seed=None,
-        **kwargs,
-    ):
-        size = _size_pair(image_size)
-        kernel = max(3, int(0.1 * min(size)) // 2 * 2 + 1)
-        layers = [
-            RandomResizedCrop(
-                size[0], size[1], scale=crop_scale, seed=_sub_seed(seed, 1)
-            ),
-            RandomApply(
-                ColorJitter(*jitter, seed=_sub_seed(seed, 2)),
-                rate=jitter_rate,
-                seed=_sub_seed(seed, 3),
-            ),
-            RandomGrayscale(grayscale_rate, seed=_sub_seed(seed, 4)),
-        ]
-        if blur_rate > 0:
-            layers.append(
-                RandomApply(
-                    GaussianBlur((0.1, 2.0), kernel, seed=_sub_seed(seed, 5)),
-                    rate=blur_rate,
-                    seed=_sub_seed(seed, 6),
-                )
-            )
-        layers.append(RandomHorizontalFlip(0.5, seed=_sub_seed(seed, 7)))
-        super().__init__(layers, size, seed, **kwargs)
-        self._options = {
-            "crop_scale": list(crop_scale),
-            "jitter": list(jitter),
-            "jitter_rate": float(jitter_rate),
-            "grayscale_rate": float(grayscale_rate),
-            "blur_rate": float(blur_rate),
-        }
+    size = _size_pair(image_size)
+    layers = [
+        _crop(size, crop_scale, seed, 1),
+        _jitter(jitter, jitter_rate, seed, 2),
+        RandomGrayscale(grayscale_rate, seed=_sub_seed(seed, 4)),
+        *_blur(_blur_kernel(size), blur_rate, seed, 5),
+        RandomHorizontalFlip(0.5, seed=_sub_seed(seed, 7)),
+    ]
+    return Compose(layers, value_range=value_range, **kwargs)
 
 
-@register
-class InfoMinAugment(_Preset):
+def InfoMinAugment(
+    image_size,
+    crop_scale=(0.2, 1.0),
+    jitter=(0.8, 0.8, 0.8, 0.2),
+    jitter_rate=0.8,
+    blur_rate=0.5,
+    rand_augment_ops=2,
+    rand_augment_magnitude=10.0,
+    rand_augment_rate=0.5,
+    rand_augment_set=None,
+    grayscale_rate=0.2,
+    seed=None,
+    value_range=None,
+    **kwargs,
+):
     """The InfoMin augmentation recipe (see the module docstring).
 
     Args:
@@ -220,13 +205,17 @@ class InfoMinAugment(_Preset):
             queue, (0.08, 1) with a memory bank in PyContrast).
         jitter: `(brightness, contrast, saturation, hue)`.
         jitter_rate, blur_rate, grayscale_rate: probabilities.
-        rand_augment_ops: RandAugment operations per sample.
+        rand_augment_ops: RandAugment operations per sample (0: none).
         rand_augment_magnitude: RandAugment magnitude (0 to 10).
         rand_augment_rate: probability of each RandAugment operation.
         rand_augment_set: `None` (all 15 operations) or `"color_free"`
             (CMC variant without colour operations).
         seed: optional int.
-        **kwargs: `keras.layers.Layer` arguments.
+        value_range: range of the incoming images, default (0, 1).
+        **kwargs: `keras.layers.Layer` arguments of the `Compose`.
+
+    Returns:
+        A `Compose`.
 
     Example:
 
@@ -234,64 +223,56 @@ class InfoMinAugment(_Preset):
     views = Views(InfoMinAugment(224), num_views=2)
     ```
     """
+    size = _size_pair(image_size)
+    kernel = 2 * (min(size) // 20) + 1
+    layers = [
+        _crop(size, crop_scale, seed, 1),
+        RandomHorizontalFlip(0.5, seed=_sub_seed(seed, 2)),
+        _jitter(jitter, jitter_rate, seed, 3),
+        *_blur(kernel, blur_rate if kernel >= 3 else 0.0, seed, 5),
+    ]
+    if rand_augment_ops > 0:
+        layers.append(
+            RandAugment(
+                num_ops=rand_augment_ops,
+                magnitude=rand_augment_magnitude,
+                magnitude_std=0.5,
+                rate=rand_augment_rate,
+                ops=rand_augment_set,
+                seed=_sub_seed(seed, 7),
+            )
+        )
+    layers.append(RandomGrayscale(grayscale_rate, seed=_sub_seed(seed, 8)))
+    return Compose(layers, value_range=value_range, **kwargs)
 
-    def __init__(
-        self,
-        image_size,
-        crop_scale=(0.2, 1.0),
-        jitter=(0.8, 0.8, 0.8, 0.2),
-        jitter_rate=0.8,
-        blur_rate=0.5,
-        rand_augment_ops=2,
-        rand_augment_magnitude=10.0,
-        rand_augment_rate=0.5,
-        rand_augment_set=None,
-        grayscale_rate=0.2,
-        seed=None,
-        **kwargs,
-    ):
-        size = _size_pair(image_size)
-        kernel = 2 * (min(size) // 20) + 1
-        layers = [
-            RandomResizedCrop(
-                size[0], size[1], scale=crop_scale, seed=_sub_seed(seed, 1)
-            ),
-            RandomHorizontalFlip(0.5, seed=_sub_seed(seed, 2)),
-            RandomApply(
-                ColorJitter(*jitter, seed=_sub_seed(seed, 3)),
-                rate=jitter_rate,
-                seed=_sub_seed(seed, 4),
-            ),
-        ]
-        if blur_rate > 0 and kernel >= 3:
-            layers.append(
-                RandomApply(
-                    GaussianBlur((0.1, 2.0), kernel, seed=_sub_seed(seed, 5)),
-                    rate=blur_rate,
-                    seed=_sub_seed(seed, 6),
+
+PRESETS = (SimCLRAugment, MoCoV2Augment, InfoMinAugment)
+
+
+def _register_saved_name(preset):
+    """Loads `.keras` files written when the presets were `Compose`
+    subclasses: their config (`image_size`, the recipe's options, seed,
+    layer arguments) is rebuilt by the preset under the same registered
+    name."""
+
+    class SavedPreset:
+        @classmethod
+        def from_config(cls, config):
+            config = dict(config)
+            if isinstance(config.get("dtype"), dict):
+                config["dtype"] = keras.dtype_policies.deserialize(
+                    config["dtype"]
                 )
-            )
-        if rand_augment_ops > 0:
-            layers.append(
-                RandAugment(
-                    num_ops=rand_augment_ops,
-                    magnitude=rand_augment_magnitude,
-                    magnitude_std=0.5,
-                    rate=rand_augment_rate,
-                    ops=rand_augment_set,
-                    seed=_sub_seed(seed, 7),
-                )
-            )
-        layers.append(RandomGrayscale(grayscale_rate, seed=_sub_seed(seed, 8)))
-        super().__init__(layers, size, seed, **kwargs)
-        self._options = {
-            "crop_scale": list(crop_scale),
-            "jitter": list(jitter),
-            "jitter_rate": float(jitter_rate),
-            "blur_rate": float(blur_rate),
-            "rand_augment_ops": int(rand_augment_ops),
-            "rand_augment_magnitude": float(rand_augment_magnitude),
-            "rand_augment_rate": float(rand_augment_rate),
-            "rand_augment_set": rand_augment_set,
-            "grayscale_rate": float(grayscale_rate),
-        }
+            return preset(**config)
+
+        def get_config(self):  # required by the registry, never called
+            raise NotImplementedError
+
+    SavedPreset.__name__ = SavedPreset.__qualname__ = preset.__name__
+    keras.saving.register_keras_serializable(
+        package=PACKAGE, name=preset.__name__
+    )(SavedPreset)
+
+
+for _preset in PRESETS:
+    _register_saved_name(_preset)

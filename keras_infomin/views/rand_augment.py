@@ -6,9 +6,6 @@ from keras_infomin.utils import register
 from keras_infomin.utils.validation import check_in_range
 from keras_infomin.views import image_ops
 from keras_infomin.views.base import RandomViewLayer
-from keras_infomin.views.base import check_shape
-from keras_infomin.views.base import restore_rank
-from keras_infomin.views.base import standardize_images
 from keras_infomin.views.base import switch_per_sample
 
 MAX_MAGNITUDE = 10.0
@@ -54,54 +51,63 @@ def _enhance(level):
     return level / MAX_MAGNITUDE * 1.8 + 0.1
 
 
-def _make_op(name, fill_value):
-    """Returns `fn(images, level [b], sign [b])` for the operation `name`."""
+def _make_op(name):
+    """Returns `fn(images, level [b], sign [b], fill)` for the operation
+    `name` (`fill`: one value per channel for geometric operations)."""
     io = image_ops
     if name == "identity":
-        return lambda x, level, sign: x
+        return lambda x, level, sign, fill: x
     if name == "auto_contrast":
-        return lambda x, level, sign: io.autocontrast(x)
+        return lambda x, level, sign, fill: io.autocontrast(x)
     if name == "equalize":
-        return lambda x, level, sign: io.equalize(x)
+        return lambda x, level, sign, fill: io.equalize(x)
     if name == "invert":
-        return lambda x, level, sign: io.invert(x)
+        return lambda x, level, sign, fill: io.invert(x)
     if name == "rotate":
-        return lambda x, level, sign: io.affine_warp(
-            x, io.rotation_matrices(x, _signed(level, sign, 30.0)), fill_value
+        return lambda x, level, sign, fill: io.affine_warp(
+            x, io.rotation_matrices(x, _signed(level, sign, 30.0)), fill
         )
     if name == "posterize":
-        return lambda x, level, sign: io.posterize(
+        return lambda x, level, sign, fill: io.posterize(
             x, tf.floor(level / MAX_MAGNITUDE * 4.0)
         )
     if name == "solarize":
-        return lambda x, level, sign: io.solarize(
+        return lambda x, level, sign, fill: io.solarize(
             x, tf.floor(level / MAX_MAGNITUDE * 256.0)
         )
     if name == "solarize_add":
-        return lambda x, level, sign: io.solarize_add(
+        return lambda x, level, sign, fill: io.solarize_add(
             x, tf.floor(level / MAX_MAGNITUDE * 110.0)
         )
     if name == "color":
-        return lambda x, level, sign: io.adjust_saturation(x, _enhance(level))
+        return lambda x, level, sign, fill: io.adjust_saturation(
+            x, _enhance(level)
+        )
     if name == "contrast":
-        return lambda x, level, sign: io.adjust_contrast(x, _enhance(level))
+        return lambda x, level, sign, fill: io.adjust_contrast(
+            x, _enhance(level)
+        )
     if name == "brightness":
-        return lambda x, level, sign: io.adjust_brightness(x, _enhance(level))
+        return lambda x, level, sign, fill: io.adjust_brightness(
+            x, _enhance(level)
+        )
     if name == "sharpness":
-        return lambda x, level, sign: io.adjust_sharpness(x, _enhance(level))
+        return lambda x, level, sign, fill: io.adjust_sharpness(
+            x, _enhance(level)
+        )
     if name in ("shear_x", "shear_y"):
         axis = name[-1]
-        return lambda x, level, sign: io.affine_warp(
+        return lambda x, level, sign, fill: io.affine_warp(
             x,
             io.shear_matrices(x, _signed(level, sign, 0.3), axis),
-            fill_value,
+            fill,
         )
     if name in ("translate_x", "translate_y"):
         axis = name[-1]
-        return lambda x, level, sign: io.affine_warp(
+        return lambda x, level, sign, fill: io.affine_warp(
             x,
             io.translation_matrices(x, _signed(level, sign, 0.45), axis),
-            fill_value,
+            fill,
         )
     raise ValueError(
         f"Unknown RandAugment operation {name!r}; known: "
@@ -143,13 +149,17 @@ class RandAugment(RandomViewLayer):
         rate: probability of applying each drawn operation, in [0, 1].
         ops: operation names, a tuple from `DEFAULT_OPS` and "identity";
             `"color_free"` selects `COLOR_FREE_OPS`.
-        fill_value: RGB fill of the area that geometric operations bring in
-            (default: the ImageNet mean, as in the recipe).
+        fill_value: fill of the area that geometric operations bring in,
+            in [0, 1] of the value range: one number, or three (RGB;
+            default: the ImageNet mean, as in the recipe), whose luma
+            fills single-channel images.
         seed: optional int.
+        value_range: range of the incoming images (see `ViewLayer`).
         **kwargs: `keras.layers.Layer` arguments.
 
     Input shape:
-        `[B, H, W, C]` or `[H, W, C]`, float in [0, 1], `C = len(fill_value)`.
+        `[B, H, W, C]` or `[H, W, C]`, `C` 3 or 1; on single-channel
+        images the colour operation (saturation) leaves them unchanged.
 
     Example:
 
@@ -168,9 +178,10 @@ class RandAugment(RandomViewLayer):
         ops=None,
         fill_value=IMAGENET_MEAN,
         seed=None,
+        value_range=None,
         **kwargs,
     ):
-        super().__init__(seed=seed, **kwargs)
+        super().__init__(seed=seed, value_range=value_range, **kwargs)
         if (
             not isinstance(num_ops, int)
             or isinstance(num_ops, bool)
@@ -205,64 +216,83 @@ class RandAugment(RandomViewLayer):
                 f"'color_free'; received ops={ops!r}."
             )
         self.ops = tuple(str(o) for o in ops)
-        self.fill_value = tuple(float(v) for v in fill_value)
-        self._fns = [_make_op(name, self.fill_value) for name in self.ops]
-
-    def build(self, input_shape):
-        shape = check_shape("images", input_shape)
-        if shape[-1] is not None and shape[-1] != len(self.fill_value):
+        if isinstance(fill_value, (int, float)) and not isinstance(
+            fill_value, bool
+        ):
+            fill_value = (fill_value,)
+        ok = isinstance(fill_value, (tuple, list)) and len(fill_value) in (1, 3)
+        ok = ok and all(
+            isinstance(v, (int, float))
+            and not isinstance(v, bool)
+            and 0.0 <= v <= 1.0
+            for v in fill_value
+        )
+        if not ok:
             raise ValueError(
-                f"RandAugment got images with {shape[-1]} channels but a "
-                f"fill_value of {len(self.fill_value)}; pass fill_value "
-                "with one entry per channel."
+                "`fill_value` must be a number in [0, 1] or three of them "
+                f"(RGB); received fill_value={fill_value!r}."
             )
-        self.built = True
+        self.fill_value = tuple(float(v) for v in fill_value)
+        self._fns = [_make_op(name) for name in self.ops]
 
-    def call(self, images, training=True):
-        if not training or self.rate == 0.0:
-            return images
-        images, unbatched = standardize_images(
-            images, channels=len(self.fill_value)
-        )
+    supported_channels = (1, 3)
+
+    def fill_for(self, channels):
+        """The per-channel fill for images with 1 or 3 channels."""
+        fill = self.fill_value
+        if len(fill) == 1:
+            return fill * channels
+        if channels == 1:
+            return (sum(w * v for w, v in zip(image_ops.LUMA_WEIGHTS, fill)),)
+        return fill
+
+    def sample_parameters(self, images, seed):
+        """Per round and sample: the operation `[R, B]` (`len(ops)` when
+        not applied), its magnitude level and its sign."""
         batch = tf.shape(images)[0]
+        shape = [self.num_ops, batch]
+        seeds = tf.random.experimental.stateless_split(seed, 4)
         n = len(self._fns)
-
-        def branch(k):
-            fn = self._fns[k]
-            return lambda args: fn(args[0], args[1], args[2])
-
-        branches = [branch(k) for k in range(n)] + [None]
-        round_seeds = tf.random.experimental.stateless_split(
-            self.draw_seed(), self.num_ops
+        op = tf.random.stateless_uniform(shape, seeds[0], 0, n, dtype=tf.int32)
+        apply = tf.random.stateless_uniform(shape, seeds[1]) < self.rate
+        level = self.magnitude + self.magnitude_std * (
+            tf.random.stateless_normal(shape, seeds[2])
         )
+        sign = tf.where(
+            tf.random.stateless_uniform(shape, seeds[3]) < 0.5, -1.0, 1.0
+        )
+        return {
+            "op": tf.where(apply, op, n),
+            "level": tf.clip_by_value(level, 0.0, MAX_MAGNITUDE),
+            "sign": sign,
+        }
+
+    def augment(self, images, parameters, training):
+        if self.rate == 0.0:
+            return images
+        fill = self.fill_for(images.shape[-1])
+
+        def branch(fn):
+            return lambda args: fn(args[0], args[1], args[2], fill)
+
+        # The last branch (index len(ops)): not applied this round.
+        branches = [branch(fn) for fn in self._fns] + [None]
 
         def one_round(r, x):
-            seeds = tf.random.experimental.stateless_split(round_seeds[r], 4)
-            op = tf.random.stateless_uniform(
-                [batch], seeds[0], 0, n, dtype=tf.int32
-            )
-            apply = tf.random.stateless_uniform([batch], seeds[1]) < self.rate
-            op = tf.where(apply, op, n)
-            level = self.magnitude + self.magnitude_std * (
-                tf.random.stateless_normal([batch], seeds[2])
-            )
-            level = tf.clip_by_value(level, 0.0, MAX_MAGNITUDE)
-            sign = tf.where(
-                tf.random.stateless_uniform([batch], seeds[3]) < 0.5, -1.0, 1.0
-            )
             x = switch_per_sample(
-                op, (x, level, sign), branches, guard_empty=False
+                parameters["op"][r],
+                (x, parameters["level"][r], parameters["sign"][r]),
+                branches,
             )
-            return r + 1, tf.ensure_shape(tf.cast(x, images.dtype), x_shape)
+            return r + 1, tf.ensure_shape(x, images.shape)
 
         # A graph loop: the rounds share one traced body.
-        x_shape = images.shape
         _, x = tf.while_loop(
             lambda r, x: r < self.num_ops,
             one_round,
             (tf.constant(0), images),
         )
-        return restore_rank(tf.cast(x, images.dtype), unbatched)
+        return x
 
     def get_config(self):
         config = super().get_config()

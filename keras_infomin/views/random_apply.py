@@ -5,12 +5,8 @@ import tensorflow as tf
 from keras_infomin.utils import register
 from keras_infomin.utils.validation import check_in_range
 from keras_infomin.views.base import RandomViewLayer
-from keras_infomin.views.base import call_transform
-from keras_infomin.views.base import deserialize
-from keras_infomin.views.base import maybe_build
-from keras_infomin.views.base import restore_rank
-from keras_infomin.views.base import serialize
-from keras_infomin.views.base import standardize_images
+from keras_infomin.views.base import apply_transform
+from keras_infomin.views.base import as_transform
 from keras_infomin.views.base import switch_per_sample
 
 
@@ -22,14 +18,16 @@ class RandomApply(RandomViewLayer):
     coins are drawn for the whole batch at once (`u_i ~ U[0, 1)`, sample
     `i` transformed iff `u_i < rate`) and only the selected samples go
     through `layer` (see `switch_per_sample`), so a rarely applied costly
-    transform costs little. Keras 3 has no such layer: its
-    `RandomGaussianBlur(factor=...)` and `RandomGrayscale(factor=...)` mix a
-    probability into one layer, `RandomColorJitter` has none.
+    transform costs little, and `layer` never sees an empty batch. Keras 3
+    has no such layer: its `RandomGaussianBlur(factor=...)` and
+    `RandomGrayscale(factor=...)` mix a probability into one layer,
+    `RandomColorJitter` has none.
 
     `layer` must keep the shape of its input; it may be any Keras layer
     (this package's, Keras' own, a keras-cv augmentation layer) or a plain
-    callable on a batch. It is called with `training=True` on the selected
-    sub-batch, whose size can be zero.
+    callable on a batch, called with `training=True` on the selected
+    samples (other than this package's layers, it receives them in
+    `value_range`).
 
     In inference (`training=False`) the input is returned unchanged.
 
@@ -37,6 +35,8 @@ class RandomApply(RandomViewLayer):
         layer: the transform.
         rate: probability in [0, 1].
         seed: optional int.
+        value_range: range of the incoming images (see `ViewLayer`);
+            default: `layer`'s.
         **kwargs: `keras.layers.Layer` arguments.
 
     Example:
@@ -46,43 +46,34 @@ class RandomApply(RandomViewLayer):
     ```
     """
 
-    def __init__(self, layer, rate=0.5, seed=None, **kwargs):
-        super().__init__(seed=seed, **kwargs)
-        if not callable(layer):
-            raise TypeError(
-                "`layer` must be a Keras layer or a callable; received "
-                f"layer={layer!r}."
-            )
-        self.layer = layer
+    changes_values = False
+
+    nested = {"layer": "layer"}
+
+    def __init__(self, layer, rate=0.5, seed=None, value_range=None, **kwargs):
+        super().__init__(seed=seed, value_range=value_range, **kwargs)
+        self.layer = as_transform("layer", layer)
         self.rate = float(check_in_range("rate", rate, 0.0, 1.0))
+        self.resolve_value_range()
 
-    def build(self, input_shape):
-        maybe_build(self.layer, input_shape)
-        self.built = True
+    def sample_parameters(self, images, seed):
+        u = tf.random.stateless_uniform([tf.shape(images)[0]], seed)
+        return tf.cast(u < self.rate, tf.int32)
 
-    def call(self, inputs, training=True):
-        if not training or self.rate == 0.0:
-            return inputs
+    def augment(self, images, selected, training):
+        value_range = self.resolve_value_range()
+
+        def run(x):
+            return apply_transform(self.layer, x, True, value_range)
+
+        if self.rate == 0.0:
+            return images
         if self.rate == 1.0:
-            return call_transform(self.layer, inputs, True)
-        images, unbatched = standardize_images(inputs)
-        u = tf.random.stateless_uniform([tf.shape(images)[0]], self.draw_seed())
-        index = tf.cast(u < self.rate, tf.int32)
-        out = switch_per_sample(
-            index,
-            images,
-            [None, lambda x: call_transform(self.layer, x, True)],
-        )
-        out = tf.ensure_shape(out, images.shape)
-        return restore_rank(out, unbatched)
+            return run(images)
+        out = switch_per_sample(selected, images, [None, run])
+        return tf.ensure_shape(out, images.shape)
 
     def get_config(self):
         config = super().get_config()
-        config.update({"layer": serialize(self.layer), "rate": self.rate})
+        config.update({"rate": self.rate})
         return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["layer"] = deserialize(config["layer"])
-        return cls(**config)

@@ -6,13 +6,11 @@ import tensorflow as tf
 
 from keras_infomin.utils import register
 from keras_infomin.views.base import RandomViewLayer
-from keras_infomin.views.base import call_transform
-from keras_infomin.views.base import deserialize
-from keras_infomin.views.base import maybe_build
-from keras_infomin.views.base import restore_rank
-from keras_infomin.views.base import serialize
-from keras_infomin.views.base import standardize_images
+from keras_infomin.views.base import ViewLayer
+from keras_infomin.views.base import apply_transform
+from keras_infomin.views.base import as_transforms
 from keras_infomin.views.base import switch_per_sample
+from keras_infomin.views.base import transform_output_shape
 
 
 @register
@@ -20,10 +18,11 @@ class RandomChoice(RandomViewLayer):
     """Applies one of `layers` to each sample, chosen independently.
 
     Sample `i` goes through `layers[k_i]` with `k_i ~ Categorical(weights)`
-    (uniform by default); each sample is computed once (see
-    `switch_per_sample`). All layers must map an input to outputs of the
-    same shape. Layers may be this package's, Keras' or keras-cv's layers,
-    or plain callables.
+    (uniform by default); each sample is computed once, and a layer never
+    sees an empty batch (see `switch_per_sample`). All layers must map an
+    input to outputs of the same shape. Layers may be this package's,
+    Keras' or keras-cv's layers, or plain callables (those receive the
+    images in `value_range`).
 
     In inference (`training=False`) every sample goes through `layers[0]`
     called with `training=False` (the identity for augmentation layers, a
@@ -34,6 +33,8 @@ class RandomChoice(RandomViewLayer):
         weights: optional list of non-negative relative probabilities, one
             per layer (not all zero).
         seed: optional int.
+        value_range: range of the incoming images (see `ViewLayer`);
+            default: the layers'.
         **kwargs: `keras.layers.Layer` arguments.
 
     Example:
@@ -45,20 +46,20 @@ class RandomChoice(RandomViewLayer):
     ```
     """
 
-    def __init__(self, layers, weights=None, seed=None, **kwargs):
-        super().__init__(seed=seed, **kwargs)
+    changes_values = False
+
+    nested = {"layers": "choices"}
+
+    def __init__(
+        self, layers, weights=None, seed=None, value_range=None, **kwargs
+    ):
+        super().__init__(seed=seed, value_range=value_range, **kwargs)
         if not isinstance(layers, (list, tuple)) or not layers:
             raise ValueError(
                 "`layers` must be a non-empty list of transforms; received "
                 f"layers={layers!r}."
             )
-        for layer in layers:
-            if not callable(layer):
-                raise TypeError(
-                    "Every entry of `layers` must be a Keras layer or a "
-                    f"callable; received {layer!r}."
-                )
-        self.choices = list(layers)
+        self.choices = as_transforms("layers", layers)
         if weights is not None:
             ok = isinstance(weights, (list, tuple)) and len(weights) == len(
                 layers
@@ -79,49 +80,54 @@ class RandomChoice(RandomViewLayer):
                 )
             weights = [float(w) for w in weights]
         self.weights_ = weights
+        self.resolve_value_range()
 
-    def build(self, input_shape):
-        for layer in self.choices:
-            maybe_build(layer, input_shape)
-        self.built = True
-
-    def call(self, inputs, training=True):
-        if not training:
-            return call_transform(self.choices[0], inputs, False)
-        if len(self.choices) == 1:
-            return call_transform(self.choices[0], inputs, True)
-        images, unbatched = standardize_images(inputs)
-        batch = tf.shape(images)[0]
+    def sample_parameters(self, images, seed):
         if self.weights_ is None:
             logits = tf.zeros([1, len(self.choices)])
         else:
             probs = tf.constant(self.weights_) / sum(self.weights_)
             logits = tf.math.log(probs)[None]
-        index = tf.random.stateless_categorical(
-            logits, batch, self.draw_seed(), dtype=tf.int32
+        return tf.random.stateless_categorical(
+            logits, tf.shape(images)[0], seed, dtype=tf.int32
         )[0]
+
+    def inference_parameters(self, images):
+        return tf.zeros([tf.shape(images)[0]], tf.int32)
+
+    def augment(self, images, index, training):
+        value_range = self.resolve_value_range()
+        if not training or len(self.choices) == 1:
+            return apply_transform(
+                self.choices[0], images, training, value_range
+            )
         branches = [
-            (lambda x, layer=layer: call_transform(layer, x, True))
-            for layer in self.choices
+            (lambda x, t=t: apply_transform(t, x, True, value_range))
+            for t in self.choices
         ]
-        out = switch_per_sample(index, images, branches, preserves_shape=False)
-        return restore_rank(out, unbatched)
+        return switch_per_sample(
+            index, images, branches, self._output_shape(images)
+        )
+
+    def _output_shape(self, images):
+        """The choices' output shape after the batch axis: from the view
+        layers' `compute_output_shape` (sizes known only at run time taken
+        from the input), unknown (None) when a choice is another kind of
+        layer or callable (then read from its output on one sample)."""
+        shape = tuple(images.shape)
+        if not all(isinstance(t, ViewLayer) for t in self.choices):
+            return (None,) * (len(shape) - 1)
+        out = self.compute_output_shape(shape)
+        dynamic = tf.shape(images)
+        return tuple(
+            dynamic[i] if d is None and i < len(shape) else d
+            for i, d in enumerate(out)
+        )[1:]
 
     def compute_output_shape(self, input_shape):
-        first = self.choices[0]
-        if hasattr(first, "compute_output_shape"):
-            return first.compute_output_shape(input_shape)
-        return input_shape
+        return transform_output_shape(self.choices[0], input_shape)
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            {"layers": serialize(self.choices), "weights": self.weights_}
-        )
+        config.update({"weights": self.weights_})
         return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["layers"] = deserialize(config["layers"])
-        return cls(**config)

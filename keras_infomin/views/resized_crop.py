@@ -7,9 +7,6 @@ import tensorflow as tf
 from keras_infomin.utils import register
 from keras_infomin.views.base import RandomViewLayer
 from keras_infomin.views.base import check_range_pair
-from keras_infomin.views.base import check_shape
-from keras_infomin.views.base import restore_rank
-from keras_infomin.views.base import standardize_images
 
 
 def sample_crop_boxes(
@@ -175,10 +172,12 @@ class RandomResizedCrop(RandomViewLayer):
         interpolation: `"bilinear"` or `"nearest"`.
         attempts: candidate windows per sample before the fallback.
         seed: optional int.
+        value_range: range of the incoming images (see `ViewLayer`).
         **kwargs: `keras.layers.Layer` arguments.
 
     Input shape:
-        `[B, H, W, C]` or `[H, W, C]`, float in [0, 1].
+        `[B, H, W, C]` or `[H, W, C]`, float, any values (the crop only
+        moves pixels; bilinear resampling stays within their range).
 
     Output shape:
         `[B, height, width, C]` (or `[height, width, C]`).
@@ -191,6 +190,8 @@ class RandomResizedCrop(RandomViewLayer):
     ```
     """
 
+    changes_values = False
+
     def __init__(
         self,
         height,
@@ -200,9 +201,10 @@ class RandomResizedCrop(RandomViewLayer):
         interpolation="bilinear",
         attempts=10,
         seed=None,
+        value_range=None,
         **kwargs,
     ):
-        super().__init__(seed=seed, **kwargs)
+        super().__init__(seed=seed, value_range=value_range, **kwargs)
         for name, value in (("height", height), ("width", width)):
             if (
                 not isinstance(value, int)
@@ -234,10 +236,6 @@ class RandomResizedCrop(RandomViewLayer):
             )
         self.attempts = attempts
 
-    def build(self, input_shape):
-        check_shape("images", input_shape)
-        self.built = True
-
     def sample_boxes(self, batch_size, image_height, image_width, seed=None):
         """Draws `(top, left, crop_height, crop_width)` int32 `[batch]`.
 
@@ -256,20 +254,18 @@ class RandomResizedCrop(RandomViewLayer):
             self.attempts,
         )
 
-    def call(self, images, training=True):
-        images, unbatched = standardize_images(images)
+    def sample_parameters(self, images, seed):
         shape = tf.shape(images)
-        if training:
-            top, left, ch, cw = self.sample_boxes(shape[0], shape[1], shape[2])
-        else:
-            top, left, ch, cw = centre_window(
-                shape[1], shape[2], self.height, self.width
-            )
-            batch = shape[0]
-            top, left, ch, cw = (
-                tf.fill([batch], t) for t in (top, left, ch, cw)
-            )
-        out = crop_and_resize(
+        return self.sample_boxes(shape[0], shape[1], shape[2], seed=seed)
+
+    def inference_parameters(self, images):
+        shape = tf.shape(images)
+        window = centre_window(shape[1], shape[2], self.height, self.width)
+        return tuple(tf.fill([shape[0]], v) for v in window)
+
+    def augment(self, images, window, training):
+        top, left, ch, cw = window
+        return crop_and_resize(
             images,
             top,
             left,
@@ -278,8 +274,6 @@ class RandomResizedCrop(RandomViewLayer):
             (self.height, self.width),
             method=self.interpolation,
         )
-        out = tf.cast(out, images.dtype)
-        return restore_rank(out, unbatched)
 
     def compute_output_shape(self, input_shape):
         input_shape = tuple(input_shape)

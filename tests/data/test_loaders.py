@@ -11,12 +11,13 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
+from keras_infomin import data as data_module
 from keras_infomin.data import list_image_folder
 from keras_infomin.data import load
-from keras_infomin.data.loaders import _resolve_views
 from keras_infomin.views import RandomResizedCrop
 from keras_infomin.views import SimCLRAugment
 from keras_infomin.views import Views
+from tests.views.helpers import imported_modules
 
 tfds = pytest.importorskip("tensorflow_datasets")
 
@@ -87,10 +88,6 @@ def test_tfds_views_in_batched_map(mock):
     (first, second), labels = next(iter(ds))
     assert first.shape == (8, 16, 16, 3) and second.shape == (8, 16, 16, 3)
     assert not np.allclose(first, second)
-    # Preset names become Views(preset(image_size), num_views).
-    preset = _resolve_views("simclr", (24, 24), 3)
-    assert isinstance(preset, Views) and preset.num_views == 3
-    assert isinstance(preset.transforms[0], SimCLRAugment)
     unlabelled = load(
         "stl10",
         "train",
@@ -100,6 +97,29 @@ def test_tfds_views_in_batched_map(mock):
         shuffle=False,
     )
     assert next(iter(unlabelled)).shape == (4, 8, 8, 3)
+
+
+def test_grey_images_through_a_preset_and_preset_names_name_the_layer(mock):
+    views = Views(SimCLRAugment(20, seed=0), num_views=2)
+    ds = load("mnist", "train", batch_size=8, views=views, seed=1)
+    (first, second), _ = next(iter(ds))
+    assert first.shape == (8, 20, 20, 1) and second.shape == (8, 20, 20, 1)
+    assert float(tf.reduce_min(first)) >= 0.0
+    assert float(tf.reduce_max(first)) <= 1.0
+    assert not np.allclose(first, second)
+    # The loader takes layers; a preset name says which layer to pass.
+    with pytest.raises(ValueError, match=r"Views\(keras_infomin.views.Sim"):
+        load("mnist", "train", views="simclr")
+    with pytest.raises(ValueError, match=r"views.InfoMinAugment\(28\)"):
+        load("mnist", "train", views="infomin", image_size=28)
+
+
+def test_the_data_package_does_not_import_views():
+    # The data layer sits below the views (STYLE.md): `load` takes the
+    # view layer it applies.
+    for name, modules in imported_modules(data_module).items():
+        for module in modules:
+            assert not module.startswith("keras_infomin.views"), name
 
 
 def test_sharding_per_input_pipeline(mock):

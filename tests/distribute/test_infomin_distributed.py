@@ -17,6 +17,7 @@ import tensorflow as tf
 from keras_infomin import distribute
 from keras_infomin import models
 from keras_infomin import views
+from keras_infomin.encoders import RealNVP
 
 DEVICES = ["/cpu:0", "/cpu:1"]
 ATOL = 1e-5
@@ -51,7 +52,7 @@ def _make(semi_supervised, generator_every):
         ]
     return models.InfoMinModel(
         generator=views.FlowViewGenerator(
-            num_couplings=2, hidden_units=(8,), coupling="additive"
+            RealNVP(2, (8,), coupling="additive", init_std=1e-3, seed=0)
         ),
         encoders=[_encoder(), _encoder()],
         classifiers=classifiers,

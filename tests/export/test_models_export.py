@@ -102,7 +102,7 @@ def test_infomin_model_learned_views_and_encoders(tmp_path):
     keras.utils.set_random_seed(0)
     model = models.InfoMinModel(
         generator=views.FlowViewGenerator(
-            num_couplings=2, hidden_units=(8,), coupling="affine"
+            encoders.RealNVP(2, (8,), coupling="affine", init_std=1e-3, seed=0)
         ),
         encoders=[_pooling_encoder(5), _pooling_encoder(4)],
         projectors=[models.ProjectionHead((6,), 3) for _ in range(2)],

@@ -6,6 +6,7 @@ import tensorflow as tf
 from keras_infomin import models
 from keras_infomin import testing
 from keras_infomin import views
+from keras_infomin.encoders import RealNVP
 
 
 def _x(shape=(5, 3), seed=0):
@@ -168,7 +169,7 @@ def test_contrastive_model_with_reversal_equals_infomin_simultaneous_sgd():
 
     def parts():
         generator = views.FlowViewGenerator(
-            num_couplings=2, hidden_units=(8,), coupling="affine", init_std=0.1
+            RealNVP(2, (8,), coupling="affine", init_std=0.1, seed=0)
         )
         encoders = [
             keras.Sequential(

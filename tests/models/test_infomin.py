@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 
+from keras_infomin import encoders
 from keras_infomin import models
 from keras_infomin import views
 from tests.models import toy
@@ -38,7 +39,9 @@ def _encoder(out=16):
 
 def _generator(num_couplings=4):
     return views.FlowViewGenerator(
-        num_couplings=num_couplings, hidden_units=(16,), coupling="additive"
+        encoders.RealNVP(
+            num_couplings, (16,), coupling="additive", init_std=1e-3, seed=0
+        )
     )
 
 

@@ -1,5 +1,8 @@
 """Shared checks for the view layers' tests."""
 
+import ast
+import os
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -67,3 +70,24 @@ def binomial_tolerance(n, p, sigmas=4.5):
 
 def random_images(shape, seed=0):
     return np.random.default_rng(seed).uniform(size=shape).astype("float32")
+
+
+def imported_modules(package):
+    """`{file name: [module names]}` that the files of `package` import
+    (for `from a import b`, both `a` and `a.b`)."""
+    folder = os.path.dirname(os.path.abspath(package.__file__))
+    found = {}
+    for name in sorted(os.listdir(folder)):
+        if not name.endswith(".py"):
+            continue
+        with open(os.path.join(folder, name)) as f:
+            tree = ast.parse(f.read())
+        modules = []
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                modules.append(node.module or "")
+                modules += [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                modules += [a.name for a in node.names]
+        found[name] = modules
+    return found

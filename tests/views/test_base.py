@@ -1,11 +1,16 @@
-"""switch_per_sample and the shared input checks."""
+"""switch_per_sample, the shared input checks, the views' imports."""
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from keras_infomin import views as views_package
+from keras_infomin.views import RandAugment
+from keras_infomin.views import image_ops
 from keras_infomin.views import switch_per_sample
 from keras_infomin.views.base import standardize_images
+from tests.views import sweep
+from tests.views.helpers import imported_modules
 
 
 def test_switch_per_sample_matches_a_python_loop():
@@ -49,7 +54,7 @@ def test_switch_per_sample_with_empty_branches_in_graph():
             i,
             x,
             [lambda a: a[:, :1], lambda a: a[:, 1:]],
-            preserves_shape=False,
+            output_shape=(1,),
         )
     )
     assert shrink(x, tf.zeros([4], tf.int32)).shape == (4, 1)
@@ -62,7 +67,53 @@ def test_standardize_images_errors():
         standardize_images(np.zeros((1, 2, 3, 4, 5), "float32"))
     with pytest.raises(TypeError, match="floating"):
         standardize_images(np.zeros((2, 2, 3), "int32"))
-    with pytest.raises(ValueError, match="3 channels"):
-        standardize_images(np.zeros((2, 2, 4), "float32"), channels=3)
     x, unbatched = standardize_images(np.zeros((2, 2, 3), "float32"))
     assert unbatched and x.shape == (1, 2, 2, 3)
+
+
+def test_switch_never_calls_a_branch_on_an_empty_part_eagerly():
+    sizes = []
+
+    def record(a):
+        sizes.append(int(tf.shape(a)[0]))
+        return a + 1.0
+
+    x = tf.ones([5, 2])
+    out = switch_per_sample(tf.constant([0, 0, 2, 0, 2]), x, [record] * 3)
+    np.testing.assert_allclose(out, 2 * np.ones((5, 2)))
+    assert sizes == [3, 2]
+    # Unknown output shapes are read from one real sample, never from an
+    # empty part.
+    sizes.clear()
+    out = switch_per_sample(
+        tf.constant([1, 1, 1]),
+        tf.ones([3, 4]),
+        [lambda a: record(a)[:, :2], lambda a: record(a)[:, 2:]],
+        output_shape=(None,),
+    )
+    assert out.shape == (3, 2) and sizes == [1, 3]
+
+
+def test_the_emulated_kernel_reproduces_the_onednn_bug(monkeypatch):
+    # The sweep's kernel gives on any CPU the failure that oneDNN gives on
+    # AVX-512 CPUs: the sharpness op breaks on an empty batch ...
+    sweep.misbehaving_kernels(monkeypatch)
+    empty = tf.zeros([0, 16, 16, 3])
+    with pytest.raises(tf.errors.InvalidArgumentError, match="Incompatible"):
+        image_ops.adjust_sharpness(empty, tf.zeros([0]))
+    # ... and RandAugment, whose switch never hands it one, does not.
+    layer = RandAugment(ops=["sharpness"], rate=0.5, seed=0)
+    for batch in (1, 2, 3):
+        assert layer(tf.ones([batch, 16, 16, 3])).shape[0] == batch
+
+
+def test_views_import_nothing_above_them():
+    # Layering (STYLE.md): views sit below encoders and models.
+    above = ("encoders", "models", "evaluation", "export", "analysis", "cli")
+    for name, modules in imported_modules(views_package).items():
+        for module in modules:
+            for layer in above:
+                assert not module.startswith(f"keras_infomin.{layer}"), (
+                    name,
+                    module,
+                )

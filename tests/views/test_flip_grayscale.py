@@ -50,5 +50,11 @@ def test_bad_inputs():
         RandomHorizontalFlip(1.2)
     with pytest.raises(ValueError, match="rate"):
         RandomGrayscale(-0.5)
-    with pytest.raises(ValueError, match="3 channels"):
-        RandomGrayscale(0.5)(np.zeros((2, 4, 4, 1), "float32"))
+    with pytest.raises(ValueError, match="1 or 3 channels"):
+        RandomGrayscale(0.5)(np.zeros((2, 4, 4, 2), "float32"))
+
+
+def test_grayscale_leaves_single_channel_images_unchanged():
+    images = random_images((8, 4, 4, 1))
+    out = RandomGrayscale(1.0)(images)
+    np.testing.assert_array_equal(out, images)

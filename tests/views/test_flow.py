@@ -4,7 +4,14 @@ import pytest
 import tensorflow as tf
 
 from keras_infomin import views
+from keras_infomin.encoders import RealNVP
 from keras_infomin.testing import assert_config_round_trip
+
+
+def _flow(num_couplings=4, hidden_units=(32, 32), coupling="affine", **kw):
+    """A small flow near the identity, as the InfoMin generator uses."""
+    kw = {"init_std": 1e-3, "seed": 0, **kw}
+    return RealNVP(num_couplings, hidden_units, coupling=coupling, **kw)
 
 
 def _images(n=3, size=5, seed=0):
@@ -24,7 +31,9 @@ def _trained_like(generator, scale=0.3, seed=0):
 @pytest.mark.parametrize("space", ["rgb", "ydbdr"])
 def test_inverse_recovers_the_images(coupling, space):
     images = _images()
-    generator = views.FlowViewGenerator(coupling=coupling, input_space=space)
+    generator = views.FlowViewGenerator(
+        _flow(coupling=coupling), input_space=space
+    )
     generator(images)
     _trained_like(generator)
     y = generator.transform(images)
@@ -34,14 +43,14 @@ def test_inverse_recovers_the_images(coupling, space):
 
 def test_starts_near_a_plain_channel_split():
     images = _images()
-    v1, v2 = views.FlowViewGenerator()(images)
+    v1, v2 = views.FlowViewGenerator(_flow())(images)
     np.testing.assert_allclose(v1.numpy(), images[..., :1], atol=0.05)
     np.testing.assert_allclose(v2.numpy(), images[..., 1:], atol=0.05)
 
 
 def test_additive_flow_is_volume_preserving():
     images = _images()
-    generator = views.FlowViewGenerator(coupling="additive")
+    generator = views.FlowViewGenerator(_flow(coupling="additive"))
     generator(images)
     _trained_like(generator)
     np.testing.assert_array_equal(generator.log_det(images).numpy(), 0.0)
@@ -49,26 +58,25 @@ def test_additive_flow_is_volume_preserving():
 
 def test_affine_log_det_matches_the_pixel_jacobians():
     images = _images(n=2, size=2).astype("float64")
-    generator = views.FlowViewGenerator(coupling="affine", dtype="float64")
+    generator = views.FlowViewGenerator(_flow(dtype="float64"), dtype="float64")
     generator(images)
     _trained_like(generator, scale=0.5)
     log_det = generator.log_det(images).numpy()
-    expected = np.zeros(len(images))
-    for b in range(len(images)):
-        for i in range(2):
-            for j in range(2):
-                pixel = tf.constant(images[b : b + 1, i : i + 1, j : j + 1])
-                with tf.GradientTape() as tape:
-                    tape.watch(pixel)
-                    out = generator.transform(pixel)
-                jac = tape.jacobian(out, pixel).numpy().reshape(3, 3)
-                expected[b] += np.linalg.slogdet(jac)[1]
+    # The flow acts on each pixel alone: every pixel as a 1 x 1 image, all
+    # their 3 x 3 Jacobians at once.
+    pixels = tf.constant(images.reshape(-1, 1, 1, 3))
+    with tf.GradientTape() as tape:
+        tape.watch(pixels)
+        out = generator.transform(pixels)
+    jacobians = tape.batch_jacobian(out, pixels).numpy().reshape(-1, 3, 3)
+    per_pixel = np.linalg.slogdet(jacobians)[1]
+    expected = per_pixel.reshape(len(images), -1).sum(axis=1)
     np.testing.assert_allclose(log_det, expected, rtol=1e-5)
 
 
 def test_views_follow_the_split():
     images = _images()
-    generator = views.FlowViewGenerator(split=((1,), (0,), (2,)))
+    generator = views.FlowViewGenerator(_flow(), split=((1,), (0,), (2,)))
     outputs = generator(images)
     assert [o.shape[-1] for o in outputs] == [1, 1, 1]
     y = generator.transform(images).numpy()
@@ -78,7 +86,7 @@ def test_views_follow_the_split():
 
 def test_config_round_trip_rebuilds_the_same_views():
     images = _images()
-    generator = views.FlowViewGenerator(input_space="lab", seed=3)
+    generator = views.FlowViewGenerator(_flow(seed=3), input_space="lab")
     generator(images)
     _trained_like(generator)
     rebuilt = assert_config_round_trip(generator)
@@ -91,11 +99,9 @@ def test_config_round_trip_rebuilds_the_same_views():
 def test_keras_file_round_trip_restores_the_learned_flow(tmp_path):
     images = _images(n=4, size=6)
     generator = views.FlowViewGenerator(
-        num_couplings=2,
-        hidden_units=(8,),
+        _flow(2, (8,), seed=5),
         input_space="ydbdr",
         split=((2,), (0, 1)),
-        seed=5,
     )
     inputs = keras.Input((None, None, 3))
     model = keras.Model(inputs, generator(inputs))
@@ -126,12 +132,85 @@ def test_keras_file_round_trip_restores_the_learned_flow(tmp_path):
 
 def test_bad_inputs():
     with pytest.raises(ValueError, match="split"):
-        views.FlowViewGenerator(split=((0,), (1,)))
+        views.FlowViewGenerator(_flow(), split=((0,), (1,)))
     with pytest.raises(ValueError, match="split"):
-        views.FlowViewGenerator(split=((0, 1, 2),))
+        views.FlowViewGenerator(_flow(), split=((0, 1, 2),))
     with pytest.raises(ValueError, match="RGB images"):
-        views.FlowViewGenerator()(np.ones((2, 4, 4, 1), "float32"))
+        views.FlowViewGenerator(_flow())(np.ones((2, 4, 4, 1), "float32"))
     with pytest.raises(ValueError, match="RGB images"):
-        views.FlowViewGenerator()(np.ones((4, 4, 3), "float32"))
+        views.FlowViewGenerator(_flow())(np.ones((4, 4, 3), "float32"))
     with pytest.raises(ValueError, match="input_space"):
-        views.FlowViewGenerator(input_space="cmyk")
+        views.FlowViewGenerator(_flow(), input_space="cmyk")
+
+
+def test_transform_before_the_first_call():
+    images = _images()
+    generator = views.FlowViewGenerator(_flow())
+    y = generator.transform(images)
+    first, second = generator(images)
+    np.testing.assert_allclose(first.numpy(), y.numpy()[..., :1], atol=1e-6)
+    np.testing.assert_allclose(second.numpy(), y.numpy()[..., 1:], atol=1e-6)
+    # A flow built before it was handed over is kept as it is.
+    flow = _flow()
+    flow.build((None, 5, 5, 3))
+    kernels = [w.numpy() for w in flow.weights]
+    generator = views.FlowViewGenerator(flow)
+    generator(images)
+    for a, b in zip(kernels, generator.weights):
+        np.testing.assert_array_equal(a, b.numpy())
+
+
+# What `keras.saving.serialize_keras_object` wrote for
+# FlowViewGenerator(num_couplings=2, hidden_units=(8,), coupling="additive",
+# input_space="ydbdr", seed=5) when the generator built its own flow.
+SAVED_BEFORE_THE_FLOW_ARGUMENT = {
+    "module": "keras_infomin.views.flow",
+    "class_name": "FlowViewGenerator",
+    "config": {
+        "name": "flow_view_generator",
+        "trainable": True,
+        "dtype": {
+            "module": "keras",
+            "class_name": "DTypePolicy",
+            "config": {"name": "float32"},
+            "registered_name": None,
+        },
+        "num_couplings": 2,
+        "hidden_units": [8],
+        "coupling": "additive",
+        "input_space": "ydbdr",
+        "split": [[0], [1, 2]],
+        "init_std": 0.001,
+        "seed": 5,
+    },
+    "registered_name": "keras_infomin>FlowViewGenerator",
+}
+
+
+def test_configs_saved_before_the_flow_argument_load():
+    loaded = keras.saving.deserialize_keras_object(
+        SAVED_BEFORE_THE_FLOW_ARGUMENT
+    )
+    assert isinstance(loaded, views.FlowViewGenerator)
+    assert loaded.input_space == "ydbdr" and loaded.split == ((0,), (1, 2))
+    flow = loaded.flow
+    assert isinstance(flow, RealNVP)
+    assert (flow.num_couplings, flow.hidden_units) == (2, [8])
+    assert (flow.coupling, flow.init_std, flow.seed) == ("additive", 1e-3, 5)
+    # Same permutations as the flow the old generator built.
+    same = _flow(2, (8,), coupling="additive", seed=5)
+    images = _images()
+    loaded(images)
+    same.build((None, 5, 5, 3))
+    assert [p.tolist() for p in flow._perms] == [
+        p.tolist() for p in same._perms
+    ]
+
+
+def test_old_arguments_name_the_replacement():
+    with pytest.raises(TypeError, match="RealNVP"):
+        views.FlowViewGenerator()
+    with pytest.raises(TypeError, match="num_couplings"):
+        views.FlowViewGenerator(num_couplings=2)
+    with pytest.raises(TypeError, match="forward_and_log_det"):
+        views.FlowViewGenerator(keras.layers.Dense(3))

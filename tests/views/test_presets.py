@@ -1,11 +1,13 @@
 """Presets: the published recipes' settings, outputs, graph modes."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from keras_infomin.testing import run_layer_test
 from keras_infomin.views import ColorJitter
+from keras_infomin.views import Compose
 from keras_infomin.views import GaussianBlur
 from keras_infomin.views import InfoMinAugment
 from keras_infomin.views import MoCoV2Augment
@@ -147,3 +149,94 @@ def test_bad_inputs():
         SimCLRAugment((32,))
     with pytest.raises(ValueError, match="scale"):
         MoCoV2Augment(32, crop_scale=(0.5, 2.0))
+
+
+def _saved(name, registered, **config):
+    """The config `keras.saving.serialize_keras_object` wrote for a preset
+    when the presets were `Compose` subclasses."""
+    base = {
+        "name": name,
+        "trainable": True,
+        "dtype": {
+            "module": "keras",
+            "class_name": "DTypePolicy",
+            "config": {"name": "float32"},
+            "registered_name": None,
+        },
+        "image_size": [32, 32],
+        "seed": 1,
+    }
+    return {
+        "module": "keras_infomin.views.presets",
+        "class_name": registered,
+        "config": {**base, **config},
+        "registered_name": f"keras_infomin>{registered}",
+    }
+
+
+SAVED_PRESETS = [
+    _saved(
+        "sim_clr_augment",
+        "SimCLRAugment",
+        crop_scale=[0.08, 1.0],
+        jitter_strength=1.0,
+        jitter_rate=0.8,
+        grayscale_rate=0.2,
+        blur_rate=0.0,
+    ),
+    _saved(
+        "mo_co_v2_augment",
+        "MoCoV2Augment",
+        crop_scale=[0.2, 1.0],
+        jitter=[0.4, 0.4, 0.4, 0.1],
+        jitter_rate=0.8,
+        grayscale_rate=0.2,
+        blur_rate=0.5,
+    ),
+    _saved(
+        "info_min_augment",
+        "InfoMinAugment",
+        crop_scale=[0.2, 1.0],
+        jitter=[0.8, 0.8, 0.8, 0.2],
+        jitter_rate=0.5,
+        blur_rate=0.5,
+        rand_augment_ops=2,
+        rand_augment_magnitude=10.0,
+        rand_augment_rate=0.5,
+        rand_augment_set=None,
+        grayscale_rate=0.2,
+    ),
+]
+
+
+@pytest.mark.parametrize("saved", SAVED_PRESETS, ids=lambda s: s["class_name"])
+def test_presets_saved_as_their_own_classes_load(saved):
+    preset = {
+        "SimCLRAugment": SimCLRAugment,
+        "MoCoV2Augment": MoCoV2Augment,
+        "InfoMinAugment": InfoMinAugment,
+    }[saved["class_name"]]
+    loaded = keras.saving.deserialize_keras_object(saved)
+    options = dict(saved["config"])
+    for key in ("name", "trainable", "dtype"):
+        options.pop(key)
+    expected = preset(**options)
+    assert describe(loaded) == describe(expected)
+    assert loaded.name == saved["config"]["name"]
+    images = random_images((4, 40, 40, 3))
+    np.testing.assert_allclose(loaded(images), expected(images), atol=1e-6)
+
+
+def test_a_saved_preset_keeps_its_recipe(tmp_path):
+    # A preset is saved as the Compose it is: every step and its seed.
+    images = random_images((4, 24, 24, 3))
+    preset = InfoMinAugment(16, jitter_rate=0.3, seed=5)
+    inputs = keras.Input((24, 24, 3))
+    model = keras.Model(inputs, preset(inputs, training=True))
+    path = str(tmp_path / "recipe.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path).layers[-1]
+    assert isinstance(loaded, Compose)
+    assert describe(loaded) == describe(preset)
+    fresh = InfoMinAugment(16, jitter_rate=0.3, seed=5)
+    np.testing.assert_allclose(loaded(images), fresh(images), atol=1e-6)

@@ -188,5 +188,9 @@ def test_bad_inputs():
         RandAugment(num_ops=0)
     with pytest.raises(ValueError, match="operation"):
         RandAugment(ops=["warp"])
+    with pytest.raises(ValueError, match="1 or 3 channels"):
+        RandAugment()(np.zeros((2, 8, 8, 2), "float32"))
     with pytest.raises(ValueError, match="fill_value"):
-        RandAugment()(np.zeros((2, 8, 8, 1), "float32"))
+        RandAugment(fill_value=(0.5, 0.5))
+    with pytest.raises(ValueError, match="fill_value"):
+        RandAugment(fill_value=1.5)
