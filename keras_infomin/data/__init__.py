@@ -12,6 +12,7 @@ from keras_infomin.data.loaders import load
 from keras_infomin.data.mi_tasks import MI_TASKS_V1
 from keras_infomin.data.mi_tasks import MITask
 from keras_infomin.data.mi_tasks import mi_task
+from keras_infomin.data.nuisance import shared_nuisance_images
 
 __all__ = [
     "correlated_gaussians",
@@ -26,4 +27,5 @@ __all__ = [
     "MI_TASKS_V1",
     "MITask",
     "mi_task",
+    "shared_nuisance_images",
 ]

@@ -11,6 +11,8 @@ fresh_critic_mi    held-out I_NCE between fixed views, read by freshly
                    trained encoders (returns a `HeldOutMI`)
 LinearProbe, KNNMonitor, RankMe, FreshCriticMI
                    callbacks writing these values into fit's logs
+run_protocol       InfoMin's learned views: the game (with the fresh-critic
+                   monitor), fresh encoders on the frozen views, a probe
 """
 
 from keras_infomin.evaluation.callbacks import FreshCriticMI
@@ -26,6 +28,7 @@ from keras_infomin.evaluation.knn import knn_accuracy
 from keras_infomin.evaluation.knn import knn_predict
 from keras_infomin.evaluation.linear_probe import linear_probe
 from keras_infomin.evaluation.linear_probe import scale_features
+from keras_infomin.evaluation.protocol import run_protocol
 from keras_infomin.evaluation.rankme import rankme
 
 __all__ = [
@@ -42,5 +45,6 @@ __all__ = [
     "labels_to_indices",
     "linear_probe",
     "rankme",
+    "run_protocol",
     "scale_features",
 ]

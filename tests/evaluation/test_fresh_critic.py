@@ -207,7 +207,9 @@ def test_callback_on_the_learned_view_game():
     images = np.random.default_rng(0).uniform(size=(64, 8, 8, 3))
     images = images.astype("float32")
     model = models.InfoMinModel(
-        generator=views.FlowViewGenerator(input_space="rgb"),
+        generator=views.FlowViewGenerator(
+            encoders.RealNVP(2, (8,), init_std=1e-3, seed=0)
+        ),
         encoders=[encoders.ConvNet((8,), 3, output_dim=8) for _ in "ab"],
     )
     model(images[:2])
