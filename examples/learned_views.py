@@ -98,6 +98,7 @@ SPLIT_NAMES = {"rgb": "R | GB", "ydbdr": "Y | DbDr", "lab": "L | ab"}
 # the flow's raw outputs).
 GAMES = {
     "default": {
+        "permutation": "reverse",
         "standardize": True,
         "generator_every": 1,
         "warmup_epochs": 0,
@@ -106,6 +107,7 @@ GAMES = {
         "generator_bound": None,
     },
     "naive": {
+        "permutation": "random",
         "standardize": False,
         "generator_every": 1,
         "warmup_epochs": 0,
@@ -201,6 +203,7 @@ def learn_views(config, game, train, test, num_classes, args, seed):
         (args.flow_units,),
         coupling=args.coupling,
         init_std=1e-3,
+        permutation=settings["permutation"],
         seed=seed,
     )
     generator = kim.views.FlowViewGenerator(
