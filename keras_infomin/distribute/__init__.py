@@ -6,7 +6,6 @@ host-side Python in the step), and degrades to the identity / 0 / 1 under
 the default single-replica strategy.
 
     all_gather             concat a tensor over replicas, gradients included
-    all_gather_local_first the same, this replica's rows first (diagonal)
     gather_candidates      every replica's partners, then extra negatives
     local_batch_offset     first row of this replica in the gathered batch
     local_batch_indices    this replica's rows in the gathered batch
@@ -23,38 +22,12 @@ the default single-replica strategy.
     reducible_logs         train_step logs that Keras can reduce multi-worker
     get_strategy           MirroredStrategy over devices/GPUs, or the default
 
-A trainer's step with negatives from the whole global batch:
-
-```python
-def train_step(self, data):
-    x, y = data
-    with tf.GradientTape() as tape:
-        zx, zy = self.f(x, training=True), self.g(y, training=True)
-        logits = tf.matmul(zx, all_gather(zy), transpose_b=True) / self.tau
-        labels = local_batch_indices(zx)
-        loss = tf.reduce_mean(
-            tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits)
-        )
-        scaled = scale_loss(loss)   # summed replica gradients = 1 replica
-    grads = tape.gradient(scaled, self.trainable_variables)
-    self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
-    return reducible_logs({"loss": loss})
-```
-
-Pitfalls this package handles, and the rules that go with them:
-- Create mirrored strategies with `get_strategy`: two strategies made
-  directly with TensorFlow in one process share collective keys and can
-  abort each other's collectives ("Shape mismatch in the collective
-  instance ...").
-- Create every optimizer inside the strategy scope and build the ones
-  `compile` does not know about with `build_optimizers` before `fit`.
-- Under `MultiWorkerMirroredStrategy` with several workers, Keras 3.15's
-  `fit` needs single-tensor batches and `reducible_logs` (see
-  `keras_infomin.distribute.logs`).
+The losses (`losses.Objective`) and the trainers (`models.Trainer`) use
+them so that several replicas take one replica's step on the global batch;
+docs/distributed.md gives the recipes and the traps they avoid.
 """
 
 from keras_infomin.distribute.collectives import all_gather
-from keras_infomin.distribute.collectives import all_gather_local_first
 from keras_infomin.distribute.collectives import cross_replica_mean
 from keras_infomin.distribute.collectives import gather_candidates
 from keras_infomin.distribute.collectives import global_batch_size
@@ -75,7 +48,6 @@ from keras_infomin.distribute.strategy import get_strategy
 
 __all__ = [
     "all_gather",
-    "all_gather_local_first",
     "apply_if",
     "assign_in_sync",
     "build_optimizers",

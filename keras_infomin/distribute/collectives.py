@@ -1,15 +1,8 @@
 """Cross-replica gathering with gradients, and this replica's rows in it.
 
 Contrastive losses need negatives from the whole global batch, not only from
-the rows a replica sees. The recipe used by the trainers:
-
-```python
-z = encoder(x_local)                    # [n_r, d] on replica r
-z_all = all_gather(z)                   # [N, d], N = sum_r n_r
-scores = z @ transpose(z_all)           # [n_r, N]
-labels = local_batch_indices(z)         # positives sit at column offset_r + i
-loss = scale_loss(mean(cross_entropy(labels, scores)))
-```
+the rows a replica sees: replica `r` scores its rows `z_r` against
+`all_gather(z)`, its positives at columns `local_batch_indices(z_r)`.
 
 Gradients. Write `L = sum_r L_r` for the sum of the replicas' losses and
 `z_r` for the rows produced on replica `r`. `L` depends on `z_r` through
@@ -180,26 +173,6 @@ def local_batch_indices(x, axis=0):
     axis = _normalise_axis(x, axis)
     n = tf.shape(x, out_type=tf.int32)[axis]
     return local_batch_offset(x, axis) + tf.range(n, dtype=tf.int32)
-
-
-def all_gather_local_first(x):
-    """`all_gather(x)` rolled so that this replica's rows come first.
-
-    For a score matrix `local @ transpose(all_gather_local_first(z))` the
-    positive of local row `i` then sits in column `i`, the diagonal
-    convention of `keras_infomin.bounds`, and the other replicas' rows are
-    extra negatives. With one replica it is `x` itself.
-
-    Args:
-        x: the local tensor (static rank >= 1), gathered along axis 0.
-
-    Returns:
-        The gathered tensor, this replica's rows first.
-    """
-    if not in_multi_replica_context():
-        return x
-    offset = local_batch_offset(x)
-    return tf.roll(all_gather(x), shift=-offset, axis=0)
 
 
 def global_batch_size(x):

@@ -182,7 +182,11 @@ def _check_target(path, overwrite):
 
 
 def _probe_inputs(spec):
-    """Random inputs matching `spec` (batch 2), or None if not float/known."""
+    """Random inputs matching `spec` (batch 2), or None if not float/known.
+
+    Values are uniform in [0, 1): inside every value range a view layer
+    of the model may check (images in [0, 1], [0, 255] or [-1, 1]).
+    """
     rng = np.random.default_rng(0)
     flat = []
     for s in tf.nest.flatten(spec):
@@ -191,7 +195,7 @@ def _probe_inputs(spec):
             return None
         if not s.dtype.is_floating:
             return None
-        value = rng.normal(size=[2, *dims]).astype(s.dtype.as_numpy_dtype)
+        value = rng.uniform(size=[2, *dims]).astype(s.dtype.as_numpy_dtype)
         flat.append(tf.constant(value))
     return tf.nest.pack_sequence_as(spec, flat)
 

@@ -50,13 +50,11 @@ class ContrastiveLoss(keras.losses.Loss):
             **objective_kwargs,
         )
 
-    @property
-    def temperature(self):
-        return self.objective.temperature
-
-    @property
-    def cosine(self):
-        return self.objective.cosine
+    def __getattr__(self, name):
+        # `temperature`, `cosine`, `symmetric`, `target`, `bound`, ...
+        if name.startswith("_") or "objective" not in vars(self):
+            raise AttributeError(name)
+        return getattr(self.objective, name)
 
     def call(self, y_true, y_pred):
         raise NotImplementedError
@@ -110,14 +108,6 @@ class MutualInformationLoss(ContrastiveLoss):
             symmetric=symmetric,
             **kwargs,
         )
-
-    @property
-    def target(self):
-        return self.objective.target
-
-    @property
-    def symmetric(self):
-        return self.objective.symmetric
 
     def call(self, y_true, y_pred):
         del y_true

@@ -109,9 +109,13 @@ def _local_first(candidates, anchors, axis=1):
     return ops.concatenate([partners, candidates[:, width:]], 1)
 
 
-def _skipped(candidates):
-    zero = ops.zeros((), "float32")
-    return zero, zero, _f32(candidates)
+def _at_least(tensor, rows, required, what):
+    """`tensor`, once a run-time check that `rows >= required` passed."""
+    check = tf.debugging.assert_greater_equal(
+        rows, required, message=f"{what}; received fewer"
+    )
+    with tf.control_dependencies([check]):
+        return tf.identity(tensor)
 
 
 @register
@@ -136,8 +140,8 @@ class Objective(keras.layers.Layer):
         critic: a `keras_infomin.critics` layer (or name) scoring embedding
             pairs; default: the inner product over `temperature`.
         temperature: positive divisor of the default critic's scores and of
-            score-matrix predictions (leave it at 1 with your own critic:
-            give the temperature to that critic).
+            score-matrix predictions (with a critic of your own, give the
+            temperature to that critic).
         cosine: L2-normalise embeddings in the default critic.
         symmetric: average the bound over both directions.
         target: if set, the loss is `|value - target|` (matched-bound
@@ -152,7 +156,7 @@ class Objective(keras.layers.Layer):
     >>> z = np.eye(4, dtype="float32")
     >>> estimate = objective.estimate((z, z))
     >>> round(float(estimate.value), 3), float(estimate.weight)
-    (0.896, 1.0)
+    (1.046, 1.0)
     """
 
     def __init__(
@@ -189,7 +193,6 @@ class Objective(keras.layers.Layer):
         self.configure(bound, bound_kwargs, target)
         self.built = True
 
-    # ------------------------------------------------------------ settings
     def configure(self, bound, bound_kwargs=None, target=None):
         """Sets the bound, its arguments and the target (see the class)."""
         function = bounds.get(bound)
@@ -199,8 +202,8 @@ class Objective(keras.layers.Layer):
                 f"saved); received {bound!r}."
             )
         kwargs = dict(bound_kwargs or {})
-        reserved = {"positive_mask", "log_moving_average"} & set(kwargs)
         try:
+            reserved = {"positive_mask", "log_moving_average"} & set(kwargs)
             if reserved:
                 raise TypeError(f"{sorted(reserved)} are set by the objective")
             inspect.signature(function).bind(None, **kwargs)
@@ -213,39 +216,33 @@ class Objective(keras.layers.Layer):
             check_positive("target", target, allow_zero=True)
         self.bound, self.bound_kwargs, self.target = bound, kwargs, target
         if bound == "mine" and not hasattr(self, "log_partition_average"):
-            self.log_partition_average = self.add_weight(
-                shape=(),
-                initializer="zeros",
-                trainable=False,
-                aggregation="only_first_replica",
-                name="log_partition_average",
+            # MINE's running state; identical on every replica (the global
+            # score matrix), so the first replica's value is kept.
+            self.log_partition_average, self.mine_started = (
+                self.add_weight(
+                    shape=(),
+                    dtype=dtype,
+                    initializer="zeros",
+                    trainable=False,
+                    aggregation="only_first_replica",
+                    name=name,
+                )
+                for dtype, name in (
+                    ("float32", "log_partition_average"),
+                    ("bool", "mine_started"),
+                )
             )
-            self.mine_started = self.add_weight(
-                shape=(),
-                dtype="bool",
-                initializer="zeros",
-                trainable=False,
-                aggregation="only_first_replica",
-                name="mine_started",
-            )
-
-    def fused(self):
-        """Whether embedding pairs take the fused InfoNCE path."""
-        return (
-            self.bound == "infonce"
-            and not self.bound_kwargs
-            and isinstance(self.critic, critics.InnerProduct)
-        )
-
-    def _min_rows(self):
-        return 3 if self.bound == "interpolated" else 1
 
     def _gathering(self):
         return self.gather and distribute.num_replicas() > 1
 
     # ------------------------------------------------------------- reading
     def estimate(self, y_pred, training=False, with_scores=False):
-        """The `Estimate` of any prediction form (see `split_prediction`)."""
+        """The `Estimate` of any prediction form (see `split_prediction`).
+
+        `training` updates MINE's running state; `with_scores` returns the
+        labels and score rows compiled metrics read.
+        """
         kind, value = split_prediction(y_pred)
         if kind == "pair":
             return self.estimate_pair(*value, training, with_scores)
@@ -271,50 +268,8 @@ class Objective(keras.layers.Layer):
         kind, value = split_prediction(y_pred)
         if kind == "scores":
             return self._tempered(value)
-        za, zb = self._embeddings(*value)
-        if not self._gathering():
-            return _f32(self.critic(za, zb, training=training))
-        candidates = distribute.gather_candidates(za, zb)
-        local = _f32(self.critic(za, candidates, training=training))
-        return distribute.all_gather(local)
+        return self._pair_scores(*self._embeddings(*value), training)[1]
 
-    def _tempered(self, scores):
-        if self.cosine:
-            raise ValueError(
-                "`cosine=True` normalises embedding pairs; this `y_pred` is "
-                "already a score matrix. Normalise inside the critic "
-                "(InnerProduct(cosine=True)) instead."
-            )
-        scores = check_float_tensor("scores", scores)
-        check_rank("scores", scores, 2, "a score matrix [N, M]")
-        return _f32(scores) / self.temperature
-
-    def _embeddings(self, za, zb):
-        za = check_float_tensor("z1", za)
-        zb = check_float_tensor("z2", zb)
-        check_rank("z1", za, 2, "[N, d] embeddings")
-        check_rank("z2", zb, 2, "[M, d] embeddings")
-        n, m = za.shape[0], zb.shape[0]
-        if n is not None and m is not None and m < n:
-            raise ValueError(
-                "The second embeddings must have at least as many rows as "
-                f"the first (z2[:N] are the partners of z1, the rest extra "
-                f"negatives); received {tuple(za.shape)} and "
-                f"{tuple(zb.shape)}."
-            )
-        if n is None or m is None:
-            check = tf.debugging.assert_greater_equal(
-                _rows(zb),
-                _rows(za),
-                message="The second embeddings must have at least as many "
-                "rows as the first (z2[:N] are the partners of z1); received "
-                "fewer",
-            )
-            with tf.control_dependencies([check]):
-                zb = tf.identity(zb)
-        return _f32(za), _f32(zb)
-
-    # -------------------------------------------------------- score input
     def estimate_scores(
         self,
         scores,
@@ -329,35 +284,82 @@ class Objective(keras.layers.Layer):
             scores: the critic's scores (divided here by the temperature).
             positive_mask: optional boolean `[N, M]` mask of the positives.
             training: update MINE's running state.
-            across_replicas: make the value the global batch's under a
-                strategy (rows of several replicas scored against shared
+            across_replicas: under a strategy, make the value the global
+                batch's (rows of several replicas scored against shared
                 candidates, e.g. a queue): InfoNCE averages the replicas'
                 anchors, other bounds gather the score rows.
             with_scores: also return the labels and scores for metrics.
         """
-        scores = self._tempered(scores)
-        local, local_mask = scores, positive_mask
-        if across_replicas and distribute.num_replicas() > 1:
-            if self.bound == "infonce" and not self.symmetric:
-                rows = _rows(scores)
-                value, weight, candidates = self._read(
-                    scores, positive_mask, training
-                )
-                counted = _f32(rows) * weight
-                value = distribute.cross_replica_mean(value, counted)
-                weight = distribute.cross_replica_mean(
-                    ops.ones((), "float32"), counted
-                )
-                return self._estimate(
-                    value, weight, candidates, local, local_mask, with_scores
-                )
-            scores = distribute.all_gather(scores)
-            if positive_mask is not None:
-                positive_mask = distribute.all_gather(positive_mask)
-        value, weight, candidates = self._read(scores, positive_mask, training)
+        scores = local = self._tempered(scores)
+        mask = positive_mask
+        spread = across_replicas and distribute.num_replicas() > 1
+        if spread and self.bound == "infonce" and not self.symmetric:
+            value, weight, candidates = self._read(scores, mask, training)
+            counted = _f32(_rows(scores)) * weight
+            value = distribute.cross_replica_mean(value, counted)
+            one = ops.ones((), "float32")
+            weight = distribute.cross_replica_mean(one, counted)
+        else:
+            if spread:
+                scores = distribute.all_gather(scores)
+                if mask is not None:
+                    mask = distribute.all_gather(mask)
+            value, weight, candidates = self._read(scores, mask, training)
         return self._estimate(
-            value, weight, candidates, local, local_mask, with_scores
+            value, weight, candidates, local, positive_mask, with_scores
         )
+
+    def estimate_pair(self, za, zb, training=False, with_scores=False):
+        """The `Estimate` of embeddings `za` `[N, d]` and `zb` `[M, d]`."""
+        za, zb = self._embeddings(za, zb)
+        if (
+            self.bound == "infonce"
+            and not self.bound_kwargs
+            and isinstance(self.critic, critics.InnerProduct)
+        ):
+            return self._fused(za, zb, with_scores)
+        local, scores = self._pair_scores(za, zb, training)
+        value, weight, candidates = self._read(scores, None, training)
+        return self._estimate(
+            value, weight, candidates, local, None, with_scores
+        )
+
+    # ------------------------------------------------------------ helpers
+    def _tempered(self, scores):
+        if self.cosine:
+            raise ValueError(
+                "`cosine=True` normalises embedding pairs; this `y_pred` is "
+                "already a score matrix. Normalise inside the critic "
+                "(InnerProduct(cosine=True)) instead."
+            )
+        scores = check_float_tensor("scores", scores)
+        check_rank("scores", scores, 2, "a score matrix [N, M]")
+        return _f32(scores) / self.temperature
+
+    def _embeddings(self, za, zb):
+        za = check_rank("z1", check_float_tensor("z1", za), 2, "[N, d]")
+        zb = check_rank("z2", check_float_tensor("z2", zb), 2, "[M, d]")
+        n, m = za.shape[0], zb.shape[0]
+        what = (
+            "The second embeddings must have at least as many rows as the "
+            "first (z2[:N] are the partners of z1, the rest extra negatives)"
+        )
+        if None not in (n, m) and m < n:
+            raise ValueError(
+                f"{what}; received {tuple(za.shape)} and {tuple(zb.shape)}."
+            )
+        if None in (n, m):
+            zb = _at_least(zb, _rows(zb), _rows(za), what)
+        return _f32(za), _f32(zb)
+
+    def _pair_scores(self, za, zb, training):
+        """`(local rows, partners first; global matrix)` of a pair."""
+        if not self._gathering():
+            scores = _f32(self.critic(za, zb, training=training))
+            return scores, scores
+        candidates = distribute.gather_candidates(za, zb)
+        local = _f32(self.critic(za, candidates, training=training))
+        return _local_first(local, za), distribute.all_gather(local)
 
     def _estimate(self, value, weight, candidates, scores, mask, with_scores):
         if not with_scores:
@@ -368,165 +370,113 @@ class Objective(keras.layers.Layer):
             labels = ops.cast(ops.argmax(ops.cast(mask, "int32"), 1), "int32")
         return Estimate(value, weight, candidates, labels, scores)
 
-    def _read(self, scores, positive_mask, training):
+    def _read(self, scores, mask, training):
         """`(value, weight, candidates)` of a (global) score matrix."""
         n, m = scores.shape
-        if n is not None and m is not None and m < n:
+        if None not in (n, m) and m < n:
             bounds.validate_scores(scores)  # raises the bounds' own error
         if self.symmetric and None not in (n, m) and n != m:
             raise ValueError(
                 "`symmetric=True` needs a square score matrix (both "
                 f"directions); received shape {(n, m)}."
             )
-        if (m is not None and m < 2) or (
-            n is not None and n < self._min_rows()
-        ):
-            return _skipped(m)
+        least = 3 if self.bound == "interpolated" else 1
+        if (m is not None and m < 2) or (n is not None and n < least):
+            zero = ops.zeros((), "float32")
+            return zero, zero, _f32(m)
         rows, columns = _rows(scores), ops.shape(scores)[1]
-        valid = ops.logical_and(columns >= 2, rows >= self._min_rows())
-        if n is None or m is None:
-            scores = self._assert_shape(scores, rows, columns)
-        if self.bound == "mine":
-            return self._read_mine(scores, positive_mask, valid, training)
-        static = n is not None and m is not None
-        if static:
-            value = self._value(scores, positive_mask)
+        valid = ops.logical_and(columns >= 2, rows >= least)
+        mine = self.bound == "mine"
+        previous = (
+            ops.convert_to_tensor(self.log_partition_average)
+            if mine
+            else ops.zeros((), "float32")
+        )
+
+        def compute():
+            return self._value(scores, mask, previous)
+
+        if None in (n, m):
+            scores = _at_least(
+                scores,
+                columns,
+                rows,
+                "A score matrix needs at least as many columns as rows "
+                "(M >= N: every x_i needs its partner y_i among them)",
+            )
+            value, state = ops.cond(
+                valid, compute, lambda: (ops.zeros((), "float32"), previous)
+            )
         else:
-            value = ops.cond(
-                valid,
-                lambda: self._value(scores, positive_mask),
-                lambda: ops.zeros((), "float32"),
+            value, state = compute()
+        if mine and training:
+            self.log_partition_average.assign(state)
+            self.mine_started.assign(
+                ops.logical_or(ops.convert_to_tensor(self.mine_started), valid)
             )
         return value, _f32(valid), _f32(columns)
 
-    def _assert_shape(self, scores, rows, columns):
-        checks = [
-            tf.debugging.assert_greater_equal(
-                columns,
-                rows,
-                message="A score matrix needs at least as many columns as "
-                "rows (M >= N: every x_i needs its partner y_i among the "
-                "candidates); received fewer",
-            )
-        ]
-        if self.symmetric or self.bound == "interpolated":
-            checks.append(
-                tf.debugging.assert_equal(
-                    columns,
-                    rows,
-                    message=f"bound {self.bound!r} with symmetric="
-                    f"{self.symmetric} needs a square score matrix",
-                )
-            )
-        with tf.control_dependencies(checks):
-            return tf.identity(scores)
-
-    def _value(self, scores, positive_mask):
+    def _value(self, scores, mask, previous):
+        """`(value, state)`: the bound, both directions if symmetric."""
         function = bounds.get(self.bound)
         kwargs = dict(self.bound_kwargs)
-        if positive_mask is not None:
-            kwargs["positive_mask"] = positive_mask
-        value = function(scores, **kwargs)
-        if self.symmetric:
-            value = 0.5 * (value + function(ops.transpose(scores), **kwargs))
-        return _f32(value)
-
-    def _read_mine(self, scores, positive_mask, valid, training):
-        kwargs = dict(self.bound_kwargs)
-        if positive_mask is not None:
-            kwargs["positive_mask"] = positive_mask
-        started = ops.convert_to_tensor(self.mine_started)
-        previous = ops.convert_to_tensor(self.log_partition_average)
-
-        def update():
-            batch = ops.stop_gradient(
-                bounds.log_mean_exp_offdiagonal(scores, positive_mask)
-            )
-            state_in = ops.where(started, previous, batch)
-            value, state = bounds.mine(scores, state_in, **kwargs)
-            if self.symmetric:
-                back, _ = bounds.mine(ops.transpose(scores), state_in, **kwargs)
-                value = 0.5 * (value + back)
-            return _f32(value), _f32(state)
-
-        value, state = ops.cond(
-            valid, update, lambda: (ops.zeros((), "float32"), previous)
+        if mask is not None:
+            kwargs["positive_mask"] = mask
+        directions = [scores] + (
+            [ops.transpose(scores)] if self.symmetric else []
         )
-        if training:
-            self.log_partition_average.assign(state)
-            self.mine_started.assign(ops.logical_or(started, valid))
-        return value, _f32(valid), _f32(ops.shape(scores)[1])
+        if self.bound != "mine":
+            values = [function(s, **kwargs) for s in directions]
+            return _f32(ops.mean(ops.stack(values))), previous
+        # MINE starts its average from the first batch; with both
+        # directions, the average follows the first.
+        batch = bounds.log_mean_exp_offdiagonal(scores, mask)
+        start = ops.where(self.mine_started, previous, ops.stop_gradient(batch))
+        pairs = [bounds.mine(s, start, **kwargs) for s in directions]
+        value = ops.mean(ops.stack([v for v, _ in pairs]))
+        return _f32(value), _f32(pairs[0][1])
 
-    # ---------------------------------------------------------- pair input
-    def estimate_pair(self, za, zb, training=False, with_scores=False):
-        """The `Estimate` of embeddings `za` `[N, d]` and `zb` `[M, d]`."""
-        za, zb = self._embeddings(za, zb)
-        if self.fused():
-            return self._fused_pair(za, zb, with_scores)
-        if not self._gathering():
-            scores = _f32(self.critic(za, zb, training=training))
-            value, weight, candidates = self._read(scores, None, training)
-            return self._estimate(
-                value, weight, candidates, scores, None, with_scores
-            )
-        candidates = distribute.gather_candidates(za, zb)
-        local = _f32(self.critic(za, candidates, training=training))
-        value, weight, count = self._read(
-            distribute.all_gather(local), None, training
-        )
-        if with_scores:
-            local = _local_first(local, za)
-        return self._estimate(value, weight, count, local, None, with_scores)
-
-    def _fused_pair(self, za, zb, with_scores):
+    def _fused(self, za, zb, with_scores):
         # `infonce_dot` has a custom gradient, which TensorFlow cannot put
-        # in a `cond` under a persistent tape (several players): a batch
-        # too small is masked with `where` instead. Its value may then be
-        # NaN (no rows) but its gradient is finite, and `where` sends it 0.
-        scale = ops.cast(self.critic.inverse_temperature(), "float32")
+        # in a `cond` under a persistent tape (trainers with several
+        # players): too small a batch is masked with `where` (its value may
+        # be NaN, its gradient is finite and `where` sends it 0).
         if self.critic.cosine:
             za = ops.normalize(za, axis=-1)
             zb = ops.normalize(zb, axis=-1)
-        anchors = za * scale
-        n = _rows(za)
-        if not self._gathering():
-            candidates = zb
-            static = None not in (za.shape[0], zb.shape[0])
-            if self.symmetric and not static:
-                candidates = self._assert_shape(zb, n, _rows(zb))
-            valid = ops.logical_and(_rows(candidates) >= 2, n >= 1)
-            if static and zb.shape[0] < 2:
-                value = ops.zeros((), "float32")
-            else:
-                value = bounds.infonce_dot(
-                    anchors, candidates, symmetric=self.symmetric
-                )
-                if not static:
-                    value = ops.where(valid, value, 0.0)
-            weight = _f32(valid)
-        else:
-            # Every collective runs for every replica, even one that holds
-            # no rows of a short batch.
+        scale = _f32(self.critic.inverse_temperature())
+        anchors, n = za * scale, _rows(za)
+        gathering = self._gathering()
+        candidates = zb
+        if gathering:
             candidates = _local_first(
                 distribute.gather_candidates(za, zb), za, axis=0
             )
-            valid_global = _rows(candidates) >= 2
-            valid = ops.logical_and(valid_global, n >= 1)
-            local = bounds.infonce_dot(anchors, candidates)
+        valid = _rows(candidates) >= 2
+        if not gathering and zb.shape[0] is not None and zb.shape[0] < 2:
+            value = ops.zeros((), "float32")
+        elif not gathering:
+            value = bounds.infonce_dot(
+                anchors, candidates, symmetric=self.symmetric
+            )
+        else:
+            value = bounds.infonce_dot(anchors, candidates)
             if self.symmetric:
-                back = bounds.infonce_dot(
-                    zb[:n] * scale, distribute.all_gather_local_first(za)
-                )
-                local = 0.5 * (local + back)
-            local = ops.where(valid, local, 0.0)
-            value = distribute.cross_replica_mean(local, _f32(n) * _f32(valid))
-            weight = _f32(valid_global)
+                backward = _local_first(distribute.all_gather(za), za, 0)
+                back = bounds.infonce_dot(zb[:n] * scale, backward)
+                value = 0.5 * (value + back)
+        counted = ops.logical_and(valid, n >= 1)
+        value = ops.where(counted, value, 0.0)
+        if gathering:
+            value = distribute.cross_replica_mean(
+                value, _f32(counted) * _f32(n)
+            )
         scores = None
         if with_scores:
             scores = ops.matmul(anchors, ops.transpose(candidates))
         return self._estimate(
             value,
-            weight,
+            _f32(valid),
             _f32(_rows(candidates)),
             scores,
             None,

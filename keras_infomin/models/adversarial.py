@@ -12,18 +12,11 @@ import math
 import keras
 from keras import ops
 
+from keras_infomin.models import base
 from keras_infomin.models.trainer import Player
 from keras_infomin.models.trainer import Terms
 from keras_infomin.models.trainer import Trainer
 from keras_infomin.utils import register
-
-
-def _check_int(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(
-            f"`{name}` must be an int >= {minimum}; received {name}={value!r}."
-        )
-    return value
 
 
 @register
@@ -117,11 +110,11 @@ class AdversarialInvertibleEncoder(Trainer):
                 f"{type(encoder).__name__}."
             )
         self.encoder = encoder
-        self.num_classes = _check_int("num_classes", num_classes, 2)
-        self.classifier_steps = _check_int(
+        self.num_classes = base.check_int("num_classes", num_classes, 2)
+        self.classifier_steps = base.check_int(
             "classifier_steps", classifier_steps, 1
         )
-        self.warmup_steps = _check_int("warmup_steps", warmup_steps, 0)
+        self.warmup_steps = base.check_int("warmup_steps", warmup_steps, 0)
         self.classifier = keras.layers.Dense(num_classes, name="classifier")
         self.schedule_step = keras.Variable(
             0,
@@ -293,19 +286,9 @@ class AdversarialInvertibleEncoder(Trainer):
 
     # ---------------------------------------------------------------- config
     def get_config(self):
-        config = super().get_config()
-        config.update(
-            encoder=keras.saving.serialize_keras_object(self.encoder),
+        return self.config_of(
+            encoder=self.encoder,
             num_classes=self.num_classes,
             classifier_steps=self.classifier_steps,
             warmup_steps=self.warmup_steps,
         )
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["encoder"] = keras.saving.deserialize_keras_object(
-            config["encoder"]
-        )
-        return cls(**config)

@@ -38,20 +38,44 @@ def default_critic(critic, temperature, default_temperature):
     return critics.get(critic)
 
 
-def serialize(value):
-    if value is None:
+def check_int(name, value, minimum, allow_none=False):
+    """`value` if it is an int >= `minimum` (or `None` when `allow_none`),
+    else a clear `ValueError`."""
+    if allow_none and value is None:
         return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(
+            f"`{name}` must be an int >= {minimum}"
+            f"{' or None' if allow_none else ''}; received {name}={value!r}."
+        )
+    return value
+
+
+def clone_layer(layer, name=None):
+    """A new layer with `layer`'s config (fresh weights), or `None`."""
+    if layer is None:
+        return None
+    config = keras.saving.serialize_keras_object(layer)
+    clone = keras.saving.deserialize_keras_object(config)
+    if name is not None:
+        clone.name = name
+    return clone
+
+
+def serialize(value):
+    """Keras objects (and lists of them) serialised; plain values kept."""
     if isinstance(value, (list, tuple)):
-        return [keras.saving.serialize_keras_object(v) for v in value]
-    return keras.saving.serialize_keras_object(value)
+        return [serialize(v) for v in value]
+    if hasattr(value, "get_config"):
+        return keras.saving.serialize_keras_object(value)
+    return value
 
 
 def deserialize(value):
-    if value is None:
-        return None
+    """The inverse of `serialize`."""
     if isinstance(value, list):
-        return [keras.saving.deserialize_keras_object(v) for v in value]
-    if isinstance(value, dict):
+        return [deserialize(v) for v in value]
+    if isinstance(value, dict) and "class_name" in value:
         return keras.saving.deserialize_keras_object(value)
     return value
 

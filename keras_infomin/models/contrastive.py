@@ -8,6 +8,7 @@ from keras_infomin.losses.objective import Objective
 from keras_infomin.models import base
 from keras_infomin.models.trainer import Terms
 from keras_infomin.models.trainer import Trainer
+from keras_infomin.models.trainer import objective_attribute
 from keras_infomin.utils import register
 
 
@@ -104,10 +105,7 @@ class ContrastiveModel(Trainer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if not isinstance(num_views, int) or num_views < 2:
-            raise ValueError(
-                f"`num_views` must be an int >= 2; received {num_views!r}."
-            )
+        base.check_int("num_views", num_views, 2)
         if multiview not in ("core", "full"):
             raise ValueError(
                 f"`multiview` must be 'core' or 'full'; received {multiview!r}."
@@ -141,25 +139,7 @@ class ContrastiveModel(Trainer):
         """The first view's encoder (the only one when shared)."""
         return self.encoders[0]
 
-    @property
-    def critic(self):
-        return self.objective.critic
-
-    @property
-    def bound(self):
-        return self.objective.bound
-
-    @property
-    def bound_kwargs(self):
-        return self.objective.bound_kwargs
-
-    @property
-    def symmetric(self):
-        return self.objective.symmetric
-
-    @property
-    def target(self):
-        return self.objective.target
+    symmetric = objective_attribute("symmetric")
 
     # ----------------------------------------------------------------- build
     def _inference_views(self, inputs):
@@ -265,29 +245,15 @@ class ContrastiveModel(Trainer):
 
     # ---------------------------------------------------------------- config
     def get_config(self):
-        config = super().get_config()
-        config.update(
-            encoder=base.serialize(
-                self.encoders[0] if self.shared_encoder else self.encoders
-            ),
-            projector=base.serialize(
-                self.projectors[0] if self.shared_projector else self.projectors
-            ),
-            critic=base.serialize(self.critic),
-            bound=self.bound,
-            bound_kwargs=dict(self.bound_kwargs),
+        return self.config_of(
+            encoder=self.encoders[0] if self.shared_encoder else self.encoders,
+            projector=self.projectors[0]
+            if self.shared_projector
+            else self.projectors,
+            critic=self.critic,
             num_views=self.num_views,
-            view_layer=base.serialize(self.view_layer),
+            view_layer=self.view_layer,
             symmetric=self.symmetric,
             multiview=self.multiview,
-            target=self.target,
             representation=self.representation,
         )
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for key in ("encoder", "projector", "critic", "view_layer"):
-            config[key] = base.deserialize(config.get(key))
-        return cls(**config)

@@ -9,28 +9,9 @@ from keras_infomin import distribute
 from keras_infomin.models import base
 from keras_infomin.models.contrastive import ContrastiveModel
 from keras_infomin.models.trainer import Player
+from keras_infomin.models.trainer import unique_variables
 from keras_infomin.utils import register
 from keras_infomin.utils.validation import check_positive
-
-
-def _clone(layer):
-    """A new layer of the same config (fresh weights), or `None`."""
-    if layer is None:
-        return None
-    return keras.saving.deserialize_keras_object(
-        keras.saving.serialize_keras_object(layer)
-    )
-
-
-def _check_count(name, value, minimum, allow_none=False):
-    if allow_none and value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(
-            f"`{name}` must be an int >= {minimum}"
-            f"{' or None' if allow_none else ''}; received {name}={value!r}."
-        )
-    return value
 
 
 class Adversary(keras.layers.Layer):
@@ -114,8 +95,10 @@ class InfoMinModel(ContrastiveModel):
     `encoder_optimizer` (`model.optimizer`, whose step count sets the
     schedules), every further adversary with its copy of it
     (`adversary_optimizers`); the generator player holds `g` and the
-    classifiers. Each step computes one forward
-    pass and both players' gradients from it. With `generator_every=1`,
+    classifiers. The players are `models.Player`s of the one
+    `Trainer.train_step`: each step computes one forward pass and every
+    player's gradients from it, each with the regularisers of its own
+    layers. With `generator_every=1`,
     `warmup_steps=0` and one adversary, simultaneous updates equal training
     through a gradient-reversal layer between `g` and the encoders: with
     SGD at one learning rate, a `ContrastiveModel` whose `view_layer` is
@@ -152,7 +135,8 @@ class InfoMinModel(ContrastiveModel):
             `views_of` and a `split`).
         encoders: one encoder per view (a list).
         projectors: optional head, or one per view.
-        critic: critic layer; default cosine `InnerProduct` at 0.1.
+        critic: critic layer; default cosine `InnerProduct` at
+            `temperature`.
         classifiers: optional list of per-view classifiers (logits).
         classification_weight: weight of the cross-entropies in `g`'s loss.
         generator_every: encoder steps per generator step (k >= 1).
@@ -165,6 +149,9 @@ class InfoMinModel(ContrastiveModel):
             log-densities, e.g. `critics.GaussianConditional`).
         augment: optional layer applied to the images first.
         symmetric: score view pairs in both directions.
+        temperature: the default critic's temperature (0.1 if `None`).
+        bound, bound_kwargs, target: the bound the encoders maximise (the
+            generator minimises its value); `compile(loss=...)` sets them.
 
     Example:
 
@@ -241,12 +228,12 @@ class InfoMinModel(ContrastiveModel):
         self.classification_weight = check_positive(
             "classification_weight", classification_weight, allow_zero=True
         )
-        self.generator_every = _check_count(
+        self.generator_every = base.check_int(
             "generator_every", generator_every, 1
         )
-        self.warmup_steps = _check_count("warmup_steps", warmup_steps, 0)
-        self.adversaries = _check_count("adversaries", adversaries, 1)
-        self.reset_every = _check_count(
+        self.warmup_steps = base.check_int("warmup_steps", warmup_steps, 0)
+        self.adversaries = base.check_int("adversaries", adversaries, 1)
+        self.reset_every = base.check_int(
             "reset_every", reset_every, 1, allow_none=True
         )
         if self.reset_every is not None and self.adversaries < 2:
@@ -257,9 +244,9 @@ class InfoMinModel(ContrastiveModel):
             )
         self.pool = [
             Adversary(
-                [_clone(e) for e in self.encoders],
-                [_clone(p) for p in self.projectors],
-                _clone(self.objective),
+                [base.clone_layer(e) for e in self.encoders],
+                [base.clone_layer(p) for p in self.projectors],
+                base.clone_layer(self.objective),
                 name=f"adversary_{m}",
             )
             for m in range(1, self.adversaries)
@@ -448,13 +435,7 @@ class InfoMinModel(ContrastiveModel):
         """Trainable variables of adversary `index` (0: `self.encoders`)."""
         encoders, projectors, objective = self.members()[index]
         layers = list(encoders) + [p for p in projectors if p] + [objective]
-        seen, variables = set(), []
-        for layer in layers:
-            for variable in layer.trainable_variables:
-                if id(variable) not in seen:
-                    seen.add(id(variable))
-                    variables.append(variable)
-        return variables
+        return unique_variables(layers)
 
     # ------------------------------------------------------------------ step
     def _images_and_labels(self, data):
@@ -610,44 +591,24 @@ class InfoMinModel(ContrastiveModel):
 
     # ---------------------------------------------------------------- config
     def get_config(self):
-        config = keras.Model.get_config(self)
-        config.update(
-            generator=base.serialize(self.generator),
-            encoders=base.serialize(list(self.encoders)),
-            projectors=base.serialize(
-                self.projectors[0] if self.shared_projector else self.projectors
-            ),
-            critic=base.serialize(self.critic),
-            classifiers=base.serialize(self.classifiers),
+        return self.config_of(
+            generator=self.generator,
+            encoders=list(self.encoders),
+            projectors=self.projectors[0]
+            if self.shared_projector
+            else self.projectors,
+            critic=self.critic,
+            classifiers=self.classifiers,
             classification_weight=self.classification_weight,
             generator_every=self.generator_every,
             warmup_steps=self.warmup_steps,
             adversaries=self.adversaries,
             reset_every=self.reset_every,
             generator_bound=self.generator_bound,
-            conditional=base.serialize(self.conditional),
-            augment=base.serialize(self.augment),
+            conditional=self.conditional,
+            augment=self.augment,
             symmetric=self.symmetric,
-            bound=self.bound,
-            bound_kwargs=dict(self.bound_kwargs),
-            target=self.target,
         )
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for key in (
-            "generator",
-            "encoders",
-            "projectors",
-            "critic",
-            "classifiers",
-            "conditional",
-            "augment",
-        ):
-            config[key] = base.deserialize(config.get(key))
-        return cls(**config)
 
 
 def _standardised(z):
@@ -662,9 +623,7 @@ def frozen_generator(generator):
     Returns a new layer with the same config and weights and
     `trainable=False`, usable as a `ContrastiveModel` view layer.
     """
-    clone = keras.saving.deserialize_keras_object(
-        keras.saving.serialize_keras_object(generator)
-    )
+    clone = base.clone_layer(generator)
     if not generator.built:
         raise ValueError("The generator must be trained (built) first.")
     if not clone.built:

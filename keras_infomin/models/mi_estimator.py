@@ -7,6 +7,7 @@ from keras_infomin import bounds
 from keras_infomin.losses.objective import Objective
 from keras_infomin.models.trainer import Terms
 from keras_infomin.models.trainer import Trainer
+from keras_infomin.models.trainer import objective_attribute
 from keras_infomin.utils import register
 from keras_infomin.utils.validation import check_in_range
 
@@ -45,6 +46,7 @@ class MIEstimator(Trainer):
         bound_kwargs: extra arguments of the bound, e.g. `{"tau": 5.0}` for
             SMILE or `{"alpha": 0.01}` for the interpolated bound.
         mine_momentum: MINE's moving-average momentum, in [0, 1).
+        target: train `|I - target|` instead of maximising the bound.
 
     Example:
 
@@ -62,6 +64,7 @@ class MIEstimator(Trainer):
         bound="infonce",
         bound_kwargs=None,
         mine_momentum=0.9,
+        target=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -75,35 +78,17 @@ class MIEstimator(Trainer):
         bound_kwargs = dict(bound_kwargs or {})
         if bound == "mine":
             bound_kwargs.setdefault("momentum", mine_momentum)
-        self.objective = Objective(bound, bound_kwargs, critic=critic)
+        self.objective = Objective(
+            bound, bound_kwargs, critic=critic, target=target
+        )
         self.last_estimate = keras.Variable(
             0.0, trainable=False, name="last_estimate"
         )
         self.track_logs("loss", "mi", "mi_cap")
 
-    @property
-    def critic(self):
-        return self.objective.critic
-
-    @property
-    def bound(self):
-        return self.objective.bound
-
-    @property
-    def bound_kwargs(self):
-        kwargs = dict(self.objective.bound_kwargs)
-        if self.bound == "mine":
-            kwargs.pop("momentum", None)
-        return kwargs
-
-    @property
-    def log_partition_average(self):
-        """MINE's moving average of `log E_q[e^f]` (bound "mine")."""
-        return self.objective.log_partition_average
-
-    @property
-    def mine_started(self):
-        return self.objective.mine_started
+    # MINE's moving average of `log E_q[e^f]` and its first-step flag.
+    log_partition_average = objective_attribute("log_partition_average")
+    mine_started = objective_attribute("mine_started")
 
     def build(self, input_shape):
         pair = (
@@ -160,22 +145,9 @@ class MIEstimator(Trainer):
         )
 
     def get_config(self):
-        config = super().get_config()
-        config.update(
-            critic=keras.saving.serialize_keras_object(self.critic),
-            bound=self.bound,
-            bound_kwargs=self.bound_kwargs,
-            mine_momentum=self.mine_momentum,
+        return self.config_of(
+            critic=self.critic, mine_momentum=self.mine_momentum
         )
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["critic"] = keras.saving.deserialize_keras_object(
-            config["critic"]
-        )
-        return cls(**config)
 
 
 def _unpack_pair(data):

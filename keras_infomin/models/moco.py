@@ -8,19 +8,10 @@ from keras_infomin.losses.objective import Objective
 from keras_infomin.models import base
 from keras_infomin.models.trainer import Terms
 from keras_infomin.models.trainer import Trainer
+from keras_infomin.models.trainer import objective_attribute
 from keras_infomin.utils import register
 from keras_infomin.utils.validation import check_in_range
 from keras_infomin.utils.validation import check_positive
-
-
-def clone_layer(layer, name):
-    """A fresh layer with `layer`'s config (weights are copied at build)."""
-    if layer is None:
-        return None
-    config = keras.saving.serialize_keras_object(layer)
-    clone = keras.saving.deserialize_keras_object(config)
-    clone.name = name
-    return clone
 
 
 @register
@@ -65,6 +56,8 @@ class MomentumContrast(Trainer):
         symmetric: also use `v_2` as query and `v_1` as key (both losses).
         view_layer: optional layer making the two views from images.
         jigsaw, jigsaw_head, jigsaw_weight: the optional JigSaw branch.
+        bound, bound_kwargs, target: the bound read from the scores (any
+            bound taking a `positive_mask`; see `losses.Objective`).
 
     Example:
 
@@ -94,16 +87,17 @@ class MomentumContrast(Trainer):
         jigsaw=None,
         jigsaw_head=None,
         jigsaw_weight=0.5,
+        bound="infonce",
+        bound_kwargs=None,
+        target=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if not isinstance(queue_size, int) or queue_size < 1:
-            raise ValueError(
-                f"`queue_size` must be a positive int; received {queue_size!r}."
-            )
-        self.queue_size = queue_size
+        self.queue_size = base.check_int("queue_size", queue_size, 1)
         self.momentum = check_in_range("momentum", momentum, 0.0, 1.0)
-        self.objective = Objective("infonce", temperature=temperature)
+        self.objective = Objective(
+            bound, bound_kwargs, temperature=temperature, target=target
+        )
         self.symmetric = bool(symmetric)
         if (jigsaw is None) != (jigsaw_head is None):
             raise ValueError(
@@ -123,15 +117,13 @@ class MomentumContrast(Trainer):
         self.view_layer = view_layer
         self.jigsaw = jigsaw
         self.jigsaw_head = jigsaw_head
-        self.key_encoder = clone_layer(encoder, "key_encoder")
-        self.key_projector = clone_layer(projector, "key_projector")
+        self.key_encoder = base.clone_layer(encoder, "key_encoder")
+        self.key_projector = base.clone_layer(projector, "key_projector")
         self.track_logs("loss", "mi", "mi_cap")
         if jigsaw is not None:
             self.track_logs("mi_jigsaw")
 
-    @property
-    def temperature(self):
-        return self.objective.temperature
+    temperature = objective_attribute("temperature")
 
     @property
     def encoders(self):
@@ -161,26 +153,19 @@ class MomentumContrast(Trainer):
         if self.jigsaw is not None:
             tiles = self.jigsaw(spec, training=False)
             self._jigsaw_embedding(tiles)
-        dim = query.shape[-1]
-        self.queue = self.add_weight(
-            shape=(self.queue_size, dim),
-            initializer=_unit_rows,
-            trainable=False,
-            name="queue",
-        )
-        self.queue_pointer = self.add_weight(
-            shape=(),
-            initializer="zeros",
-            dtype="int32",
-            trainable=False,
-            name="queue_pointer",
-        )
-        self.keys_initialized = self.add_weight(
-            shape=(),
-            initializer="zeros",
-            dtype="bool",
-            trainable=False,
-            name="keys_initialized",
+        self.queue, self.queue_pointer, self.keys_initialized = (
+            self.add_weight(
+                shape=shape,
+                initializer=initializer,
+                dtype=dtype,
+                trainable=False,
+                name=name,
+            )
+            for shape, initializer, dtype, name in (
+                ((self.queue_size, query.shape[-1]), _unit_rows, None, "queue"),
+                ((), "zeros", "int32", "queue_pointer"),
+                ((), "zeros", "bool", "keys_initialized"),
+            )
         )
         for key in _all_key_weights(self._key_layers()):
             key.trainable = False
@@ -364,28 +349,18 @@ class MomentumContrast(Trainer):
 
     # ---------------------------------------------------------------- config
     def get_config(self):
-        config = super().get_config()
-        config.update(
-            encoder=base.serialize(self.encoder),
-            projector=base.serialize(self.projector),
+        return self.config_of(
+            encoder=self.encoder,
+            projector=self.projector,
             queue_size=self.queue_size,
             momentum=self.momentum,
             temperature=self.temperature,
             symmetric=self.symmetric,
-            view_layer=base.serialize(self.view_layer),
-            jigsaw=base.serialize(self.jigsaw),
-            jigsaw_head=base.serialize(self.jigsaw_head),
+            view_layer=self.view_layer,
+            jigsaw=self.jigsaw,
+            jigsaw_head=self.jigsaw_head,
             jigsaw_weight=self.jigsaw_weight,
         )
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for key in ("encoder", "projector", "view_layer", "jigsaw"):
-            config[key] = base.deserialize(config.get(key))
-        config["jigsaw_head"] = base.deserialize(config.get("jigsaw_head"))
-        return cls(**config)
 
 
 def _matching_key_variables(query_layers, key_layers):

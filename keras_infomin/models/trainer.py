@@ -37,6 +37,7 @@ from keras import ops
 
 from keras_infomin import distribute
 from keras_infomin import losses as losses_module
+from keras_infomin.models import base
 
 Player = collections.namedtuple(
     "Player",
@@ -71,7 +72,16 @@ Fields:
 """
 
 
-def _unique_variables(layers):
+def objective_attribute(name):
+    """A read-only property: `self.objective.<name>`."""
+    return property(
+        lambda self: getattr(self.objective, name),
+        doc=f"`objective.{name}` (see `losses.Objective`).",
+    )
+
+
+def unique_variables(layers):
+    """The trainable variables of `layers`, each once, in order."""
     seen, variables = set(), []
     for layer in layers:
         for variable in layer.trainable_variables:
@@ -262,6 +272,33 @@ class Trainer(keras.Model):
             )
         objective.configure(spec.bound, spec.bound_kwargs, spec.target)
 
+    # -------------------------------------------------------------- config
+    def config_of(self, **values):
+        """`get_config` with these constructor arguments (layers serialised).
+
+        A trainer with an objective also saves its bound, the bound's
+        arguments and its target, so a bound set by `compile(loss=...)`
+        survives `save` and `load_model`.
+        """
+        config = keras.Model.get_config(self)
+        objective = getattr(self, "objective", None)
+        if objective is not None:
+            values.setdefault("bound", objective.bound)
+            values.setdefault("bound_kwargs", dict(objective.bound_kwargs))
+            values.setdefault("target", objective.target)
+        config.update({k: base.serialize(v) for k, v in values.items()})
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**{k: base.deserialize(v) for k, v in config.items()})
+
+    # The MI trainers' settings, read from their objective.
+    critic = objective_attribute("critic")
+    bound = objective_attribute("bound")
+    bound_kwargs = objective_attribute("bound_kwargs")
+    target = objective_attribute("target")
+
     def get_compile_config(self):
         config = super().get_compile_config()
         if config is not None:
@@ -303,12 +340,12 @@ class Trainer(keras.Model):
     def player_variables(self, player):
         """The trainable variables a player updates."""
         if player.layers is not None:
-            return _unique_variables(player.layers)
+            return unique_variables(player.layers)
         claimed = {
             id(v)
             for other in self.players()
             if other.layers is not None
-            for v in _unique_variables(other.layers)
+            for v in unique_variables(other.layers)
         }
         return [v for v in self.trainable_variables if id(v) not in claimed]
 
@@ -358,52 +395,45 @@ class Trainer(keras.Model):
         totals[main.name] = terms.losses[main.name] + own
         return totals
 
-    def step_players(self, data, names=None):
-        """One forward pass and updates of the named players (all: `None`).
-
-        Schedules are ignored: the named players update now. Returns the
-        step's `Terms` (nothing is logged).
-        """
-        players = [
-            p for p in self.players() if names is None or p.name in names
-        ]
-        with tf.GradientTape(persistent=True) as tape:
-            terms = self.compute_terms(data, training=True)
-            totals = self._totals(self.players(), terms)
-            scaled = [self._scaled(p, totals[p.name]) for p in players]
-        for player, loss in zip(players, scaled):
-            variables = self.player_variables(player)
-            grads = tape.gradient(loss, variables)
-            player.optimizer.apply(grads, variables)
-        return terms
-
     def _scaled(self, player, loss):
         return player.optimizer.scale_loss(distribute.scale_loss(loss))
 
-    def train_step(self, data):
-        self._refuse_sample_weight(data)
-        self.ensure_built(data)
-        self.begin_step(data)
+    def _update(self, data, names=None, scheduled=True):
+        """One forward pass, then the updates of the named players."""
         players = self.players()
-        dues = [None if p.due is None else p.due() for p in players]
-        with tf.GradientTape(persistent=len(players) > 1) as tape:
+        active = [p for p in players if names is None or p.name in names]
+        dues = [p.due() if scheduled and p.due else None for p in active]
+        with tf.GradientTape(persistent=len(active) > 1) as tape:
             terms = self.compute_terms(data, training=True)
             totals = self._totals(players, terms)
-            scaled = [self._scaled(p, totals[p.name]) for p in players]
-        for player, due, loss in zip(players, dues, scaled):
+            scaled = [self._scaled(p, totals[p.name]) for p in active]
+        for player, due, loss in zip(active, dues, scaled):
             variables = self.player_variables(player)
             if not variables:
                 continue
             if due is None:
-                player.optimizer.apply(
-                    tape.gradient(loss, variables), variables
-                )
+                grads = tape.gradient(loss, variables)
+                player.optimizer.apply(grads, variables)
             else:
 
                 def gradients(loss=loss, variables=variables):
                     return tape.gradient(loss, variables)
 
                 distribute.apply_if(player.optimizer, gradients, variables, due)
+        return players, terms, totals
+
+    def step_players(self, data, names):
+        """One step of the named players, now (schedules ignored).
+
+        Returns the step's `Terms`; nothing is logged.
+        """
+        return self._update(data, names, scheduled=False)[1]
+
+    def train_step(self, data):
+        self._refuse_sample_weight(data)
+        self.ensure_built(data)
+        self.begin_step(data)
+        players, terms, totals = self._update(data)
         self.end_step(terms)
         return self._report(players, terms, totals)
 

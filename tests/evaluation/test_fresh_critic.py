@@ -72,8 +72,14 @@ def noisy_copies(stddev=0.5):
     return views.Views(keras.layers.GaussianNoise(stddev), num_views=2)
 
 
+def digit_images():
+    """The digits split as 8x8 one-channel images (what view layers take)."""
+    (x, y), (held, held_y) = digits_split()
+    return (x.reshape(-1, 8, 8, 1), y), (held.reshape(-1, 8, 8, 1), held_y)
+
+
 def test_seeded_and_leaves_the_view_layer_alone():
-    (x, _), _ = digits_split()
+    (x, _), _ = digit_images()
     layer = noisy_copies()
     layer(x[:2])
     state = layer.transforms[0].seed_generator.state.numpy().copy()
@@ -91,7 +97,7 @@ def test_seeded_and_leaves_the_view_layer_alone():
 
 @pytest.mark.parametrize("as_layer", [True, False])
 def test_view_weights_do_not_train(as_layer):
-    (x, _), _ = digits_split()
+    (x, _), _ = digit_images()
     projection = keras.layers.Dense(16)
     layer = views.Views(projection, num_views=2)
     layer(x[:2])
@@ -121,7 +127,9 @@ def test_argument_errors():
 
 def small_model(view_layer=None):
     model = models.ContrastiveModel(
-        encoder=encoders.MLP([32], output_dim=8),
+        encoder=keras.Sequential(
+            [keras.layers.Flatten(), encoders.MLP([32], output_dim=8)]
+        ),
         view_layer=view_layer or noisy_copies(),
     )
     model.compile(optimizer=keras.optimizers.Adam(1e-2))
@@ -129,7 +137,7 @@ def small_model(view_layer=None):
 
 
 def test_callback_reaches_history_and_early_stopping(tmp_path):
-    (x, _), (held, _) = digits_split()
+    (x, _), (held, _) = digit_images()
     kwargs = dict(steps=15, batch_size=32, seed=5)
     monitor = FreshCriticMI(held[:256], **kwargs)
     stop = keras.callbacks.EarlyStopping(
@@ -168,9 +176,9 @@ def test_callback_reaches_history_and_early_stopping(tmp_path):
 
 
 def test_callback_views_resolution():
-    (x, _), (held, _) = digits_split()
+    (x, _), (held, _) = digit_images()
     model = small_model()
-    model.build((None, 64))
+    model.build((None, 8, 8, 1))
     named = FreshCriticMI(held, views="view_layer")
     named.set_model(model)
     assert named.resolve_views() is model.view_layer
@@ -208,7 +216,10 @@ def test_callback_on_the_learned_view_game():
     images = images.astype("float32")
     model = models.InfoMinModel(
         generator=views.FlowViewGenerator(
-            encoders.RealNVP(2, (8,), init_std=1e-3, seed=0)
+            encoders.RealNVP(
+                num_couplings=2, hidden_units=(8,), init_std=1e-3, seed=0
+            ),
+            input_space="rgb",
         ),
         encoders=[encoders.ConvNet((8,), 3, output_dim=8) for _ in "ab"],
     )
