@@ -41,10 +41,37 @@ tensorflow-datasets name (`stl10`, needs internet or prepared data); a
 random subset of `--train-images` training and `--test-images` test
 images, resized to `--image-size`.
 
-    python -m examples.learned_views              # CPU scale, ~45 min
+    python -m examples.learned_views              # CPU scale (see below)
     python -m examples.learned_views --quick      # smoke run, a minute
-    python -m examples.learned_views --gpu        # paper scale (STL-10
-                                                  # sized), ~10 GPU minutes
+    python -m examples.learned_views --gpu        # paper scale, ~10 GPU min
+    python -m examples.learned_views --gpu --data stl10   # STL-10 itself
+
+Measured (the README has the table): CIFAR-10 JPEG copy, 1,000 training
+and 256 held-out images, 5 seeds, games of 6 epochs and stage 2 of 3
+epochs at batch 64, the monitor at 100 steps (`--configs
+rgb,ydbdr,lab,learned_rgb,learned_ydbdr,semi_ydbdr --games default,naive
+--seeds 5 --train-images 1000 --test-images 256 --batch-size 64
+--view-epochs 3 --game-epochs 6 --monitor-steps 100`; 49 min on an AMD
+EPYC Zen 4 CPU, 2 cores shared). Unsupervised views from RGB read 2.27 +-
+0.24 nats with the default game (1.34 +- 0.50 with the naive one) against
+3.13 +- 0.06 for R | GB, below it in 5 of 5 seeds, probe 0.301 (naive
+0.258); from YDbDr 0.41 +- 0.32 (naive 0.32 +- 0.23) against 0.07 for
+Y | DbDr, below it in 1 (2) of 5 seeds; no learned view's probe is above
+the best raw split's (L | ab, 0.301; semi-supervised from YDbDr 0.274,
+naive 0.288). Of the issue's targets, the sd <= 0.3 holds for the views
+from RGB only and "below the raw split in every seed" for RGB only; the
+semi-supervised probe target is not met at this budget.
+
+`--gpu`: the paper's scale, STL-10-sized images (96 px), 5,000 training
+and 2,000 held-out images, `ResNetCIFAR(18, width=16)` encoders, batch
+256, games of 10 epochs, stage 2 of 15 epochs, 3 seeds of the six
+configurations of `GPU_CONFIGS` (the CIFAR-10 copy resized to 96 px
+unless `--data` names STL-10 or another folder). Sized by count, not yet
+measured: 18 stage-two trainings of about 300 steps and 9 games of about
+200 steps, two ResNet-18s at about 2 GFLOP per image for a training step
+each, about 6 PFLOP in all, a minute or two of compute on an H100-class
+GPU; tracing the 27 models and the probes take most of the rest of the
+10 minutes.
 """
 
 import argparse
