@@ -22,17 +22,10 @@ import math
 
 import numpy as np
 
+from keras_infomin.utils.validation import check_int
 from keras_infomin.utils.validation import check_positive
 
 CHROMA = np.array([1.0, -1.0, 0.0]) / math.sqrt(2.0)
-
-
-def _positive_int(name, value, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(
-            f"`{name}` must be an int >= {minimum}; received {name}={value!r}."
-        )
-    return value
 
 
 def _fields(rng, count, size, frequencies):
@@ -82,10 +75,10 @@ def shared_nuisance_images(
     >>> images.shape, labels.shape
     ((8, 16, 16, 3), (8,))
     """
-    _positive_int("count", count)
-    _positive_int("size", size)
-    _positive_int("num_classes", num_classes, 2)
-    _positive_int("frequencies", frequencies)
+    check_int("count", count, 1)
+    check_int("size", size, 1)
+    check_int("num_classes", num_classes, 2)
+    check_int("frequencies", frequencies, 1)
     for name, value in (
         ("nuisance", nuisance),
         ("signal", signal),

@@ -38,19 +38,6 @@ def default_critic(critic, temperature, default_temperature):
     return critics.get(critic)
 
 
-def check_int(name, value, minimum, allow_none=False):
-    """`value` if it is an int >= `minimum` (or `None` when `allow_none`),
-    else a clear `ValueError`."""
-    if allow_none and value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(
-            f"`{name}` must be an int >= {minimum}"
-            f"{' or None' if allow_none else ''}; received {name}={value!r}."
-        )
-    return value
-
-
 def clone_layer(layer, name=None):
     """A new layer with `layer`'s config (fresh weights), or `None`."""
     if layer is None:

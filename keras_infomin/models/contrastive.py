@@ -10,6 +10,7 @@ from keras_infomin.models.trainer import Terms
 from keras_infomin.models.trainer import Trainer
 from keras_infomin.models.trainer import objective_attribute
 from keras_infomin.utils import register
+from keras_infomin.utils.validation import check_int
 
 
 @register
@@ -105,7 +106,7 @@ class ContrastiveModel(Trainer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        base.check_int("num_views", num_views, 2)
+        check_int("num_views", num_views, 2)
         if multiview not in ("core", "full"):
             raise ValueError(
                 f"`multiview` must be 'core' or 'full'; received {multiview!r}."

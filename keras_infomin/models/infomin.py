@@ -11,6 +11,7 @@ from keras_infomin.models.contrastive import ContrastiveModel
 from keras_infomin.models.trainer import Player
 from keras_infomin.models.trainer import unique_variables
 from keras_infomin.utils import register
+from keras_infomin.utils.validation import check_int
 from keras_infomin.utils.validation import check_positive
 
 
@@ -270,12 +271,10 @@ class InfoMinModel(ContrastiveModel):
         self.classification_weight = check_positive(
             "classification_weight", classification_weight, allow_zero=True
         )
-        self.generator_every = base.check_int(
-            "generator_every", generator_every, 1
-        )
-        self.warmup_steps = base.check_int("warmup_steps", warmup_steps, 0)
-        self.adversaries = base.check_int("adversaries", adversaries, 1)
-        self.reset_every = base.check_int(
+        self.generator_every = check_int("generator_every", generator_every, 1)
+        self.warmup_steps = check_int("warmup_steps", warmup_steps, 0)
+        self.adversaries = check_int("adversaries", adversaries, 1)
+        self.reset_every = check_int(
             "reset_every", reset_every, 1, allow_none=True
         )
         if self.reset_every is not None and self.adversaries < 2:

@@ -11,6 +11,7 @@ from keras_infomin.models.trainer import Trainer
 from keras_infomin.models.trainer import objective_attribute
 from keras_infomin.utils import register
 from keras_infomin.utils.validation import check_in_range
+from keras_infomin.utils.validation import check_int
 from keras_infomin.utils.validation import check_positive
 
 
@@ -93,7 +94,7 @@ class MomentumContrast(Trainer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.queue_size = base.check_int("queue_size", queue_size, 1)
+        self.queue_size = check_int("queue_size", queue_size, 1)
         self.momentum = check_in_range("momentum", momentum, 0.0, 1.0)
         self.objective = Objective(
             bound, bound_kwargs, temperature=temperature, target=target
