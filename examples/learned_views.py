@@ -12,8 +12,11 @@ without labels (unsupervised) or with classifiers on both views trained on
 a fraction of the labels (semi-supervised). Every view family then goes
 through the same stage 2: fresh encoders (one per view) trained with
 InfoNCE on the frozen views, the I_NCE between the views measured by those
-encoders on held-out images, and a linear probe (logistic regression) on
-the concatenated features of both encoders.
+encoders on held-out images (the fresh adversaries' reading), and a linear
+probe (logistic regression) on the concatenated features of both encoders.
+During the game the honest monitor (`evaluation.FreshCriticMI`, small
+fresh encoders on held-out images through the current frozen `g`) is
+logged next to the game's own I_NCE.
 
 Rows (`--configs`):
 
@@ -23,11 +26,14 @@ Rows (`--configs`):
     semi_rgb        semi-supervised g from RGB (`--label-fraction` of the
                     training labels); semi_ydbdr from YDbDr
 
-each with `--seeds` seeds (the game is unstable: mean and spread are
-reported). Writes `results.md` and `results.csv` (one row per configuration
-and seed, plus the per-configuration summary in the Markdown) and the
+each learned row for every game of `--games` (`GAMES`: `default`, the
+game `InfoMinModel` plays by default, measured best on the toy of
+`examples/infomin_game.py`; `naive`, the simultaneous game on raw flow
+outputs that this example played before) and with `--seeds` seeds (mean
+and spread are reported). Writes `results.md` and `results.csv` (one row
+per configuration, game and seed), `summary.md` / `summary.csv` and the
 information-plane plot `information_plane.png` (I_NCE between the views
-against probe accuracy) under `--out`.
+against probe accuracy) under `--out`, after every run.
 
 Data (`--data`): the CIFAR-10 JPEG copy of this workplace by default, a
 folder of `split/class/image` files, a `.tar.gz` of one, or a
@@ -35,14 +41,40 @@ tensorflow-datasets name (`stl10`, needs internet or prepared data); a
 random subset of `--train-images` training and `--test-images` test
 images, resized to `--image-size`.
 
-    python -m examples.learned_views              # default, ~30 min on 2 CPUs
+    python -m examples.learned_views              # CPU scale (see below)
     python -m examples.learned_views --quick      # smoke run, a minute
-    python -m examples.learned_views --train-images 20000 --view-epochs 50 \\
-        --game-epochs 40 --seeds 5 --encoder resnet   # larger (accelerator)
+    python -m examples.learned_views --gpu        # paper scale, ~10 GPU min
+    python -m examples.learned_views --gpu --data stl10   # STL-10 itself
+
+Measured (the README has the table): CIFAR-10 JPEG copy, 1,000 training
+and 256 held-out images, 5 seeds, games of 6 epochs and stage 2 of 3
+epochs at batch 64, the monitor at 100 steps (`--configs
+rgb,ydbdr,lab,learned_rgb,learned_ydbdr,semi_ydbdr --games default,naive
+--seeds 5 --train-images 1000 --test-images 256 --batch-size 64
+--view-epochs 3 --game-epochs 6 --monitor-steps 100`; 49 min on an AMD
+EPYC Zen 4 CPU, 2 cores shared). Unsupervised views from RGB read 2.27 +-
+0.24 nats with the default game (1.34 +- 0.50 with the naive one) against
+3.13 +- 0.06 for R | GB, below it in 5 of 5 seeds, probe 0.301 (naive
+0.258); from YDbDr 0.41 +- 0.32 (naive 0.32 +- 0.23) against 0.07 for
+Y | DbDr, below it in 1 (2) of 5 seeds; no learned view's probe is above
+the best raw split's (L | ab, 0.301; semi-supervised from YDbDr 0.274,
+naive 0.288). Of the issue's targets, the sd <= 0.3 holds for the views
+from RGB only and "below the raw split in every seed" for RGB only; the
+semi-supervised probe target is not met at this budget.
+
+`--gpu`: the paper's scale, STL-10-sized images (96 px), 5,000 training
+and 2,000 held-out images, `ResNetCIFAR(18, width=16)` encoders, batch
+256, games of 10 epochs, stage 2 of 15 epochs, 3 seeds of the six
+configurations of `GPU_CONFIGS` (the CIFAR-10 copy resized to 96 px
+unless `--data` names STL-10 or another folder). Sized by count, not yet
+measured: 18 stage-two trainings of about 300 steps and 9 games of about
+200 steps, two ResNet-18s at about 2 GFLOP per image for a training step
+each, about 6 PFLOP in all, a minute or two of compute on an H100-class
+GPU; tracing the 27 models and the probes take most of the rest of the
+10 minutes.
 """
 
 import argparse
-import csv
 import json
 import math
 import os
@@ -74,22 +106,66 @@ CONFIGS = {
     "semi_rgb": ("learned", "rgb", True),
     "semi_ydbdr": ("learned", "ydbdr", True),
 }
-DEFAULT_CONFIGS = "rgb,ydbdr,lab,learned_rgb,semi_rgb"
+DEFAULT_CONFIGS = ",".join(CONFIGS)
+# `--gpu`: the raw splits, both unsupervised games, the semi-supervised
+# game from YDbDr (the best raw split's neighbour).
+GPU_CONFIGS = "rgb,ydbdr,lab,learned_rgb,learned_ydbdr,semi_ydbdr"
+SHORT = {
+    "rgb": "R|GB",
+    "ydbdr": "Y|DbDr",
+    "lab": "L|ab",
+    "learned_rgb": "g(RGB)",
+    "learned_ydbdr": "g(YDbDr)",
+    "semi_rgb": "g(RGB)+y",
+    "semi_ydbdr": "g(YDbDr)+y",
+}
 SPACE_NAMES = {"rgb": "RGB", "ydbdr": "YDbDr", "lab": "Lab"}
 SPLIT_NAMES = {"rgb": "R | GB", "ydbdr": "Y | DbDr", "lab": "L | ab"}
 
+# The games: `InfoMinModel` and `FlowViewGenerator` options, in epochs
+# where the model counts steps. `default` is the library's default game;
+# `naive` the game this example played before (simultaneous updates on
+# the flow's raw outputs).
+GAMES = {
+    "default": {
+        "permutation": "reverse",
+        "standardize": True,
+        "generator_every": 1,
+        "warmup_epochs": 0,
+        "adversaries": 1,
+        "reset_epochs": None,
+        "generator_bound": None,
+    },
+    "naive": {
+        "permutation": "random",
+        "standardize": False,
+        "generator_every": 1,
+        "warmup_epochs": 0,
+        "adversaries": 1,
+        "reset_epochs": None,
+        "generator_bound": None,
+    },
+}
 
-def describe(config, args):
-    """Human-readable name of a configuration."""
+
+def describe(config, args, game=None):
+    """Human-readable name of a configuration (and its game)."""
     kind, space, semi = CONFIGS[config]
     if kind == "split":
         return f"raw {SPLIT_NAMES[space]}"
-    if semi:
-        return (
-            f"learned from {SPACE_NAMES[space]}, semi-sup. "
-            f"({args.label_fraction:.0%} labels)"
-        )
-    return f"learned from {SPACE_NAMES[space]}, unsup."
+    name = f"learned from {SPACE_NAMES[space]}, " + (
+        f"semi-sup. ({args.label_fraction:.0%} labels)" if semi else "unsup."
+    )
+    if game is not None and len(args.games) > 1:
+        name += f", {game} game"
+    return name
+
+
+def short_name(config, game, args):
+    label = SHORT[config]
+    if CONFIGS[config][0] == "learned" and len(args.games) > 1:
+        label += f" {game}"
+    return label
 
 
 # ------------------------------------------------------------------ models
@@ -141,18 +217,28 @@ def seed_for(config, seed):
 
 
 # ------------------------------------------------------------------ stages
-def learn_views(config, images, labels, num_classes, args, seed):
-    """Stage 1: plays the InfoMin game; returns `g` and the last logs."""
+def learn_views(config, game, train, test, num_classes, args, seed):
+    """Stage 1: plays the InfoMin game; returns the frozen `g` and logs.
+
+    The game's logs are its last epoch's, with the monitor's `fresh_mi`
+    (fresh small encoders on the held-out images through the frozen `g`).
+    """
     _, space, semi = CONFIGS[config]
+    settings = GAMES[game]
+    images, labels = train
+    steps = len(images) // args.batch_size
     keras.utils.set_random_seed(seed_for(config, seed))
     flow = kim.encoders.RealNVP(
         args.couplings,
         (args.flow_units,),
         coupling=args.coupling,
         init_std=1e-3,
+        permutation=settings["permutation"],
         seed=seed,
     )
-    generator = kim.views.FlowViewGenerator(flow, input_space=space)
+    generator = kim.views.FlowViewGenerator(
+        flow, input_space=space, standardize=settings["standardize"]
+    )
     classifiers = None
     fit_labels = None
     if semi:
@@ -160,12 +246,18 @@ def learn_views(config, images, labels, num_classes, args, seed):
         rng = np.random.default_rng(seed)
         known = rng.random(len(labels)) < args.label_fraction
         fit_labels = np.where(known, labels, -1).astype("int64")
+    reset = settings["reset_epochs"]
     model = kim.models.InfoMinModel(
         generator,
         [make_encoder(args), make_encoder(args)],
         projectors=[make_projector(args), make_projector(args)],
         classifiers=classifiers,
         classification_weight=args.classification_weight,
+        generator_every=settings["generator_every"],
+        warmup_steps=settings["warmup_epochs"] * steps,
+        adversaries=settings["adversaries"],
+        reset_every=None if reset is None else reset * steps,
+        generator_bound=settings["generator_bound"],
         augment=make_augment(args),
     )
     model.compile(
@@ -173,14 +265,25 @@ def learn_views(config, images, labels, num_classes, args, seed):
         generator_optimizer=keras.optimizers.Adam(args.generator_lr),
         run_eagerly=args.eager,
     )
+    monitor = kim.evaluation.FreshCriticMI(
+        test[0],
+        views="generator",
+        every=args.monitor_every or args.game_epochs,
+        steps=args.monitor_steps,
+        # Half of the held-out images train it; two batches read it.
+        batch_size=min(args.batch_size, len(test[0]) // 4),
+        seed=seed,
+    )
     history = model.fit(
         images,
         fit_labels,
         batch_size=args.batch_size,
         epochs=args.game_epochs,
         verbose=args.verbose,
+        callbacks=[monitor],
     )
     logs = {k: float(v[-1]) for k, v in history.history.items()}
+    logs["fresh_mi_history"] = monitor.history
     return kim.models.frozen_generator(model.generator), logs
 
 
@@ -250,138 +353,122 @@ def held_out_mi(model, images, batch_size):
 
 
 # ------------------------------------------------------------------ output
-SUMMARY_FIELDS = ["config", "views", "seeds", "mi_mean", "mi_std"]
-SUMMARY_FIELDS += ["accuracy_mean", "accuracy_std"]
+def _mean_sd(values):
+    values = np.asarray(values, float)
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return float("nan"), None
+    sd = float(values.std(ddof=1)) if len(values) > 1 else None
+    return float(values.mean()), sd
 
 
 def summarise(rows, args):
+    """One row per configuration and game: means and sd over seeds."""
     summary = []
     for config in args.configs:
-        mine = [r for r in rows if r["config"] == config]
-        if not mine:
-            continue
-        mi = np.array([r["mi_views"] for r in mine])
-        acc = np.array([r["probe_accuracy"] for r in mine])
-        summary.append(
-            {
-                "config": config,
-                "views": mine[0]["views"],
-                "seeds": len(mine),
-                "mi_mean": float(mi.mean()),
-                "mi_std": float(mi.std(ddof=1)) if len(mi) > 1 else 0.0,
-                "accuracy_mean": float(acc.mean()),
-                "accuracy_std": (
-                    float(acc.std(ddof=1)) if len(acc) > 1 else 0.0
-                ),
-            }
-        )
+        for game in args.games if CONFIGS[config][0] == "learned" else [None]:
+            own = [
+                r
+                for r in rows
+                if r["config"] == config and r["game"] == (game or "")
+            ]
+            if not own:
+                continue
+            mi, mi_sd = _mean_sd([r["mi_views"] for r in own])
+            accuracy, accuracy_sd = _mean_sd([r["probe_accuracy"] for r in own])
+            fresh, fresh_sd = _mean_sd([r["fresh_mi"] for r in own])
+            raw = [r["raw_mi"] for r in own]
+            summary.append(
+                {
+                    "views": own[0]["views"],
+                    "label": short_name(config, game, args),
+                    "epochs": args.view_epochs,
+                    "seeds": len(own),
+                    "mi": mi,
+                    "mi_sd": mi_sd,
+                    "below_raw": sum(
+                        r["mi_views"] < m for r, m in zip(own, raw)
+                    )
+                    if CONFIGS[config][0] == "learned"
+                    else None,
+                    "accuracy": accuracy,
+                    "accuracy_sd": accuracy_sd,
+                    "fresh_mi": fresh,
+                    "fresh_mi_sd": fresh_sd,
+                    "game_mi": _mean_sd([r["game_mi"] for r in own])[0],
+                }
+            )
     return summary
 
 
-ROW_FIELDS = ["config", "views", "seed", "mi_views", "mi_cap"]
-ROW_FIELDS += ["probe_accuracy", "game_mi", "game_accuracy_1"]
-ROW_FIELDS += ["game_accuracy_2", "seconds"]
+SUMMARY_COLUMNS = [
+    ("views", "views", ""),
+    ("seeds", "seeds", "d"),
+    ("mi", "I_NCE(v1; v2) held-out (nats)", ".3f"),
+    ("mi_sd", "sd", ".3f"),
+    ("below_raw", "seeds below raw", "d"),
+    ("accuracy", "linear probe", ".3f"),
+    ("accuracy_sd", "sd", ".3f"),
+    ("fresh_mi", "monitor fresh_mi", ".3f"),
+    ("game_mi", "game mi", ".3f"),
+]
+ROW_COLUMNS = [
+    ("views", "views", ""),
+    ("seed", "seed", "d"),
+    ("mi_views", "I_NCE", ".3f"),
+    ("raw_mi", "raw split's", ".3f"),
+    ("probe_accuracy", "probe", ".3f"),
+    ("fresh_mi", "monitor fresh_mi", ".3f"),
+    ("game_mi", "game mi", ".3f"),
+    ("game_accuracy_1", "game acc. c1", ".2f"),
+    ("game_accuracy_2", "c2", ".2f"),
+    ("seconds", "s", ".0f"),
+]
 
 
-def _fmt(value, spec):
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    return format(value, spec)
-
-
-def write_tables(rows, summary, setting, args):
-    with open(os.path.join(args.out, "results.csv"), "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=ROW_FIELDS)
-        writer.writeheader()
-        writer.writerows(rows)
-
-    def md(text):
-        return text.replace("|", "\\|")
-
-    lines = [
-        f"Learned views vs colour splits on {setting}.",
-        "",
-        "| views | seeds | I_NCE(v1; v2) held-out (nats) | linear probe |",
-        "|---|---|---|---|",
+def write_outputs(rows, setting, args):
+    """Tables and the information plane, from the runs so far."""
+    summary = summarise(rows, args)
+    notes = [
+        f"{setting}. Mean and standard deviation over seeds; I_NCE between "
+        "the views read on held-out images by the stage-2 encoders (fresh "
+        "adversaries), capped at log(batch) = "
+        f"{math.log(args.batch_size):.2f}; the monitor's fresh_mi is "
+        f"fresh small encoders ({args.monitor_steps} steps) through the "
+        "game's final frozen g; learned views' raw split is the one of "
+        "their input space (R | GB or Y | DbDr).",
     ]
-    for s in summary:
-        lines.append(
-            f"| {md(s['views'])} | {s['seeds']} | {s['mi_mean']:.3f} "
-            f"± {s['mi_std']:.3f} | {s['accuracy_mean']:.3f} "
-            f"± {s['accuracy_std']:.3f} |"
-        )
-    lines += [
-        "",
-        "mean ± standard deviation over seeds; I_NCE capped at log(batch) "
-        f"= {math.log(args.batch_size):.2f}.",
-        "",
-        "| views | seed | I_NCE | probe | game I_NCE (train) | "
-        "game acc. c1 / c2 | s |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {md(r['views'])} | {r['seed']} | {r['mi_views']:.3f} | "
-            f"{r['probe_accuracy']:.3f} | {_fmt(r['game_mi'], '.3f')} | "
-            f"{_fmt(r['game_accuracy_1'], '.2f')} / "
-            f"{_fmt(r['game_accuracy_2'], '.2f')} | {r['seconds']:.0f} |"
-        )
-    table = "\n".join(lines)
-    with open(os.path.join(args.out, "results.md"), "w") as f:
-        f.write(table + "\n")
-    return table
-
-
-def plot(rows, summary, setting, args):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 4.6))
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    markers = "osD^v<>"
-    for i, s in enumerate(summary):
-        colour, marker = colours[i % len(colours)], markers[i % len(markers)]
-        mine = [r for r in rows if r["config"] == s["config"]]
-        ax.scatter(
-            [r["mi_views"] for r in mine],
-            [r["probe_accuracy"] for r in mine],
-            color=colour,
-            marker=marker,
-            alpha=0.35,
-            s=22,
-        )
-        ax.errorbar(
-            s["mi_mean"],
-            s["accuracy_mean"],
-            xerr=s["mi_std"],
-            yerr=s["accuracy_std"],
-            color=colour,
-            marker=marker,
-            markersize=8,
-            capsize=3,
-            label=s["views"],
-        )
-    ax.set_xlabel("I_NCE between the views, held-out (nats)")
-    ax.set_ylabel("linear-probe accuracy")
-    ax.set_title(f"Information plane: {setting}", fontsize=10)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="best")
-    fig.tight_layout()
+    table = kim.analysis.write_table(
+        summary, args.out, "summary", SUMMARY_COLUMNS, notes
+    )
+    kim.analysis.write_table(rows, args.out, "results", ROW_COLUMNS)
+    knob = kim.analysis.Knob("views", views=lambda value: None, numeric=False)
     path = os.path.join(args.out, "information_plane.png")
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    kim.analysis.plots.information_plane(
+        summary, knob, path, title=f"Learned views: {setting}"
+    )
+    return table, path
 
 
 # -------------------------------------------------------------------- main
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="smoke run")
+    parser.add_argument(
+        "--gpu",
+        action="store_true",
+        help="paper scale: STL-10-sized images (96 px), 5,000 training "
+        "and 2,000 held-out images, ResNet-18 encoders, 3 seeds (sized to "
+        "about 10 GPU minutes; see the docstring)",
+    )
     parser.add_argument("--data", default=None, help="folder, .tar.gz, tfds")
     parser.add_argument("--configs", default=DEFAULT_CONFIGS)
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument(
+        "--games", default="default", help=f"among {', '.join(GAMES)}"
+    )
+    parser.add_argument(
+        "--seeds", type=int, default=None, help="5 (3 with --gpu)"
+    )
     parser.add_argument("--train-images", type=int, default=2000)
     parser.add_argument("--test-images", type=int, default=1024)
     parser.add_argument("--image-size", type=int, default=32)
@@ -403,10 +490,30 @@ def parse_args(argv=None):
     parser.add_argument("--flow-units", type=int, default=16)
     parser.add_argument("--crop-scale", type=float, default=0.3)
     parser.add_argument("--no-augment", dest="augment", action="store_false")
+    parser.add_argument(
+        "--monitor-every",
+        type=int,
+        default=None,
+        help="epochs between the monitor's readings (default: once, at "
+        "the end of the game)",
+    )
+    parser.add_argument("--monitor-steps", type=int, default=300)
     parser.add_argument("--eager", action="store_true", help="run_eagerly")
     parser.add_argument("--out", default="outputs/learned_views")
     parser.add_argument("--verbose", type=int, default=None)
     args = parser.parse_args(argv)
+    if args.gpu:
+        args.train_images = max(args.train_images, 5000)
+        args.test_images = max(args.test_images, 2000)
+        args.image_size = 96
+        args.encoder = args.encoder or "resnet"
+        args.batch_size = max(args.batch_size, 256)
+        args.view_epochs = max(args.view_epochs, 15)
+        args.game_epochs = max(args.game_epochs, 10)
+        if args.configs == DEFAULT_CONFIGS:
+            args.configs = GPU_CONFIGS
+    if args.seeds is None:
+        args.seeds = 3 if args.gpu else 5
     if args.quick:
         args.train_images = min(args.train_images, 128)
         args.test_images = min(args.test_images, 64)
@@ -415,6 +522,7 @@ def parse_args(argv=None):
         args.view_epochs = min(args.view_epochs, 1)
         args.game_epochs = min(args.game_epochs, 1)
         args.seeds = min(args.seeds, 2)
+        args.monitor_steps = min(args.monitor_steps, 2)
         args.filters = "8,16"
         args.head_units, args.embedding_dim = 16, 8
         args.eager = True
@@ -425,6 +533,10 @@ def parse_args(argv=None):
     unknown = [c for c in args.configs if c not in CONFIGS]
     if unknown:
         parser.error(f"unknown configs {unknown}; known: {list(CONFIGS)}")
+    args.games = [g for g in args.games.split(",") if g]
+    unknown = [g for g in args.games if g not in GAMES]
+    if unknown or not args.games:
+        parser.error(f"unknown games {unknown}; known: {list(GAMES)}")
     if not 0.0 < args.label_fraction <= 1.0:
         parser.error(
             f"--label-fraction must lie in (0, 1]; got {args.label_fraction}"
@@ -444,11 +556,8 @@ def parse_args(argv=None):
 def load(args):
     """Training and held-out images with labels, and a name for outputs."""
     spec = args.data or _data.default_data()
-    if spec == _data.DEFAULT_ARCHIVE or spec.startswith(
-        os.path.join(os.path.dirname(_data.DEFAULT_ARCHIVE), "cifar10-jpeg")
-    ):
-        setting = "CIFAR-10 (JPEG copy)"
-    else:
+    setting = _data.data_label(spec)
+    if setting == spec:
         setting = os.path.basename(os.path.normpath(spec)) or spec
     train = _data.load_arrays(
         spec, "train", args.train_images, args.image_size, seed=0
@@ -469,60 +578,73 @@ def main(argv=None):
     start_all = time.time()
     train, test, setting = load(args)
     num_classes = int(max(train[1].max(), test[1].max())) + 1
-    print(f"data: {setting}, {num_classes} classes")
-    rows, histories = [], {}
-    total = len(args.configs) * args.seeds
-    for config in args.configs:
+    print(f"data: {setting}, {num_classes} classes", flush=True)
+    jobs = [
+        (config, game)
+        for config in args.configs
+        for game in (args.games if CONFIGS[config][0] == "learned" else [""])
+    ]
+    rows, histories, raw = [], {}, {}
+    for config, game in jobs:
         kind, space, _ = CONFIGS[config]
         for seed in range(args.seeds):
             start = time.time()
-            name = describe(config, args)
+            name = describe(config, args, game or None)
             print(
-                f"[{len(rows) + 1}/{total}] {name}, seed {seed} "
-                f"({time.time() - start_all:.0f} s so far)",
+                f"[{len(rows) + 1}/{len(jobs) * args.seeds}] {name}, seed "
+                f"{seed} ({time.time() - start_all:.0f} s so far)",
                 flush=True,
             )
-            game = {}
+            logs = {}
             if kind == "split":
                 view = raw_split(space)
             else:
-                view, game = learn_views(
-                    config, train[0], train[1], num_classes, args, seed
+                view, logs = learn_views(
+                    config, game, train, test, num_classes, args, seed
                 )
-                histories[f"{config}/{seed}"] = game
+                histories[f"{config}/{game}/{seed}"] = logs
                 print(
                     "    game: "
-                    + ", ".join(f"{k} {v:.3f}" for k, v in game.items()),
+                    + ", ".join(
+                        f"{k} {v:.3f}"
+                        for k, v in logs.items()
+                        if isinstance(v, float)
+                    ),
                     flush=True,
                 )
             mi, cap, accuracy = stage_two(
                 view, train, test, args, seed_for(config, seed) + 17
             )
-            row = {
-                "config": config,
-                "views": name,
-                "seed": seed,
-                "mi_views": mi,
-                "mi_cap": cap,
-                "probe_accuracy": accuracy,
-                "game_mi": game.get("mi", float("nan")),
-                "game_accuracy_1": game.get("accuracy_1", float("nan")),
-                "game_accuracy_2": game.get("accuracy_2", float("nan")),
-                "seconds": time.time() - start,
-            }
-            rows.append(row)
+            if kind == "split":
+                raw[(space, seed)] = mi
+            rows.append(
+                {
+                    "config": config,
+                    "game": game,
+                    "views": name,
+                    "seed": seed,
+                    "mi_views": mi,
+                    "mi_cap": cap,
+                    "raw_mi": raw.get((space, seed), float("nan")),
+                    "probe_accuracy": accuracy,
+                    "fresh_mi": logs.get("fresh_mi", float("nan")),
+                    "game_mi": logs.get("mi", float("nan")),
+                    "game_accuracy_1": logs.get("accuracy_1", float("nan")),
+                    "game_accuracy_2": logs.get("accuracy_2", float("nan")),
+                    "seconds": time.time() - start,
+                }
+            )
             print(
                 f"    I_NCE {mi:.3f} nats, probe {accuracy:.3f} "
-                f"({row['seconds']:.0f} s)",
+                f"({rows[-1]['seconds']:.0f} s)",
                 flush=True,
             )
-    summary = summarise(rows, args)
-    table = write_tables(rows, summary, setting, args)
+            table, plot = write_outputs(rows, setting, args)
     with open(os.path.join(args.out, "games.json"), "w") as f:
         json.dump({"args": vars(args), "games": histories}, f, indent=1)
     print(table)
-    print(f"plot: {plot(rows, summary, setting, args)}")
-    print(f"tables: {os.path.join(args.out, 'results.md')} (and .csv)")
+    print(f"plot: {plot}")
+    print(f"tables: {os.path.join(args.out, 'summary.md')} (and results)")
     print(f"total {time.time() - start_all:.0f} s")
     return rows
 

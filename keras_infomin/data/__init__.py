@@ -14,6 +14,7 @@ from keras_infomin.data.loaders import load
 from keras_infomin.data.mi_tasks import MI_TASKS_V1
 from keras_infomin.data.mi_tasks import MITask
 from keras_infomin.data.mi_tasks import mi_task
+from keras_infomin.data.nuisance import shared_nuisance_images
 
 __all__ = [
     "correlated_gaussians",
@@ -30,4 +31,5 @@ __all__ = [
     "MITask",
     "mi_task",
     "resolve",
+    "shared_nuisance_images",
 ]

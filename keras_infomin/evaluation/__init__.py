@@ -13,6 +13,8 @@ estimate_mi        MI between two arrays, held out, with an interval
                    (returns an `MIResult`; `keras_infomin.estimate_mi`)
 LinearProbe, KNNMonitor, RankMe, FreshCriticMI
                    callbacks writing these values into fit's logs
+run_protocol       InfoMin's learned views: the game (with the fresh-critic
+                   monitor), fresh encoders on the frozen views, a probe
 """
 
 from keras_infomin.evaluation.callbacks import FreshCriticMI
@@ -31,6 +33,7 @@ from keras_infomin.evaluation.linear_probe import scale_features
 from keras_infomin.evaluation.mutual_information import EncoderCritic
 from keras_infomin.evaluation.mutual_information import MIResult
 from keras_infomin.evaluation.mutual_information import estimate_mi
+from keras_infomin.evaluation.protocol import run_protocol
 from keras_infomin.evaluation.rankme import rankme
 
 __all__ = [
@@ -50,5 +53,6 @@ __all__ = [
     "labels_to_indices",
     "linear_probe",
     "rankme",
+    "run_protocol",
     "scale_features",
 ]

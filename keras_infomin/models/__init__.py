@@ -12,7 +12,6 @@ from keras_infomin.models.gradient_reversal import GradientReversal
 from keras_infomin.models.heads import ProjectionHead
 from keras_infomin.models.infomin import InfoMinModel
 from keras_infomin.models.infomin import frozen_generator
-from keras_infomin.models.infomin import run_protocol
 from keras_infomin.models.infomin import train_on_learned_views
 from keras_infomin.models.mi_estimator import ESTIMATORS
 from keras_infomin.models.mi_estimator import EstimateRecorder
@@ -38,6 +37,5 @@ __all__ = [
     "Terms",
     "Trainer",
     "frozen_generator",
-    "run_protocol",
     "train_on_learned_views",
 ]

@@ -12,11 +12,11 @@ import math
 import keras
 from keras import ops
 
-from keras_infomin.models import base
 from keras_infomin.models.trainer import Player
 from keras_infomin.models.trainer import Terms
 from keras_infomin.models.trainer import Trainer
 from keras_infomin.utils import register
+from keras_infomin.utils.validation import check_int
 
 
 @register
@@ -110,11 +110,11 @@ class AdversarialInvertibleEncoder(Trainer):
                 f"{type(encoder).__name__}."
             )
         self.encoder = encoder
-        self.num_classes = base.check_int("num_classes", num_classes, 2)
-        self.classifier_steps = base.check_int(
+        self.num_classes = check_int("num_classes", num_classes, 2)
+        self.classifier_steps = check_int(
             "classifier_steps", classifier_steps, 1
         )
-        self.warmup_steps = base.check_int("warmup_steps", warmup_steps, 0)
+        self.warmup_steps = check_int("warmup_steps", warmup_steps, 0)
         self.classifier = keras.layers.Dense(num_classes, name="classifier")
         self.schedule_step = keras.Variable(
             0,

@@ -38,13 +38,15 @@ def default_critic(critic, temperature, default_temperature):
     return critics.get(critic)
 
 
-def check_int(name, value, minimum):
-    """`value` if it is an int >= `minimum`, else a clear `ValueError`."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(
-            f"`{name}` must be an int >= {minimum}; received {name}={value!r}."
-        )
-    return value
+def clone_layer(layer, name=None):
+    """A new layer with `layer`'s config (fresh weights), or `None`."""
+    if layer is None:
+        return None
+    config = keras.saving.serialize_keras_object(layer)
+    clone = keras.saving.deserialize_keras_object(config)
+    if name is not None:
+        clone.name = name
+    return clone
 
 
 def serialize(value):

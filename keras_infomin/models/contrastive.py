@@ -10,6 +10,7 @@ from keras_infomin.models.trainer import Terms
 from keras_infomin.models.trainer import Trainer
 from keras_infomin.models.trainer import objective_attribute
 from keras_infomin.utils import register
+from keras_infomin.utils.validation import check_int
 
 
 @register
@@ -107,7 +108,7 @@ class ContrastiveModel(Trainer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        base.check_int("num_views", num_views, 2)
+        check_int("num_views", num_views, 2)
         if multiview not in ("core", "full"):
             raise ValueError(
                 f"`multiview` must be 'core' or 'full'; received {multiview!r}."
@@ -205,10 +206,18 @@ class ContrastiveModel(Trainer):
         terms = self._objective_terms(embeddings, training)
         return terms.losses["model"], terms.logs["mi"]
 
-    def _objective_terms(self, embeddings, training, player="model"):
+    def _objective_terms(
+        self, embeddings, training, player="model", objective=None
+    ):
+        """The `Terms` of one set of embeddings, read by `objective`.
+
+        `objective` defaults to `self.objective`; a trainer with several
+        adversaries (`InfoMinModel(adversaries=...)`) passes each one's.
+        """
+        objective = self.objective if objective is None else objective
         metrics = self._compile_metrics is not None
         estimates = [
-            self.objective.estimate_pair(
+            objective.estimate_pair(
                 embeddings[a],
                 embeddings[b],
                 training=training,
@@ -218,7 +227,7 @@ class ContrastiveModel(Trainer):
         ]
         first = estimates[0]
         mi = ops.mean(ops.stack([e.value for e in estimates]))
-        loss = ops.mean(ops.stack([self.objective.loss(e) for e in estimates]))
+        loss = ops.mean(ops.stack([objective.loss(e) for e in estimates]))
         return Terms(
             losses={player: loss},
             logs={"mi": mi, "mi_cap": ops.log(first.candidates)},

@@ -11,17 +11,8 @@ from keras_infomin.models.trainer import Trainer
 from keras_infomin.models.trainer import objective_attribute
 from keras_infomin.utils import register
 from keras_infomin.utils.validation import check_in_range
+from keras_infomin.utils.validation import check_int
 from keras_infomin.utils.validation import check_positive
-
-
-def clone_layer(layer, name):
-    """A fresh layer with `layer`'s config (weights are copied at build)."""
-    if layer is None:
-        return None
-    config = keras.saving.serialize_keras_object(layer)
-    clone = keras.saving.deserialize_keras_object(config)
-    clone.name = name
-    return clone
 
 
 @register
@@ -103,7 +94,7 @@ class MomentumContrast(Trainer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.queue_size = base.check_int("queue_size", queue_size, 1)
+        self.queue_size = check_int("queue_size", queue_size, 1)
         self.momentum = check_in_range("momentum", momentum, 0.0, 1.0)
         self.objective = Objective(
             bound, bound_kwargs, temperature=temperature, target=target
@@ -127,8 +118,8 @@ class MomentumContrast(Trainer):
         self.view_layer = view_layer
         self.jigsaw = jigsaw
         self.jigsaw_head = jigsaw_head
-        self.key_encoder = clone_layer(encoder, "key_encoder")
-        self.key_projector = clone_layer(projector, "key_projector")
+        self.key_encoder = base.clone_layer(encoder, "key_encoder")
+        self.key_projector = base.clone_layer(projector, "key_projector")
         self.track_logs("loss", "mi", "mi_cap")
         if jigsaw is not None:
             self.track_logs("mi_jigsaw")

@@ -80,7 +80,8 @@ def objective_attribute(name):
     )
 
 
-def _unique_variables(layers):
+def unique_variables(layers):
+    """The trainable variables of `layers`, each once, in order."""
     seen, variables = set(), []
     for layer in layers:
         for variable in layer.trainable_variables:
@@ -339,12 +340,12 @@ class Trainer(keras.Model):
     def player_variables(self, player):
         """The trainable variables a player updates."""
         if player.layers is not None:
-            return _unique_variables(player.layers)
+            return unique_variables(player.layers)
         claimed = {
             id(v)
             for other in self.players()
             if other.layers is not None
-            for v in _unique_variables(other.layers)
+            for v in unique_variables(other.layers)
         }
         return [v for v in self.trainable_variables if id(v) not in claimed]
 

@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 from keras import backend
 from keras import ops
 
@@ -20,6 +21,20 @@ def check_positive(name, value, allow_none=False, allow_zero=False):
             f"received {name}={value!r}."
         )
     return value
+
+
+def check_int(name, value, minimum, allow_none=False):
+    """`value` as an int if it is an integer >= `minimum` (or `None` when
+    `allow_none`), else a clear `ValueError`. Booleans are refused."""
+    if allow_none and value is None:
+        return None
+    integer = isinstance(value, (int, np.integer))
+    if isinstance(value, bool) or not integer or value < minimum:
+        raise ValueError(
+            f"`{name}` must be an int >= {minimum}"
+            f"{' or None' if allow_none else ''}; received {name}={value!r}."
+        )
+    return int(value)
 
 
 def check_in_range(name, value, low, high, low_open=False, high_open=False):

@@ -33,6 +33,17 @@ class FlowViewGenerator(keras.layers.Layer):
     `keras_infomin.encoders.RealNVP`, `coupling="additive"` is
     volume-preserving (log-det exactly 0) and `"affine"` is not.
 
+    Standardised views (`standardize=True`): the flow's output channels
+    are standardised before the split, with the batch's mean and variance
+    while training and running averages otherwise (a batch normalisation
+    without learned scale or shift and with a small epsilon, 1e-6,
+    statistics over the global batch under a distribution strategy). The
+    views then keep their scale whatever `g` does, so a view game cannot
+    hide information from its adversaries by shrinking or shifting a view
+    (which changes no information but starves or kills their units), only
+    by moving it to the other view. `transform`, `inverse` and `log_det`
+    stay those of the flow itself.
+
     Args:
         flow: the invertible layer on the last axis: a layer with
             `forward_and_log_det(x) -> (y, log_det [B])` and
@@ -43,6 +54,8 @@ class FlowViewGenerator(keras.layers.Layer):
             `"ydbdr"`, `"lab"`, ...); images are given in RGB [0, 1] and
             converted (channels normalised to about [0, 1]).
         split: channel groups of the views, e.g. `((0,), (1, 2))`.
+        standardize: standardise the flow's output channels (see above).
+        momentum: momentum of the running statistics of `standardize`.
         **kwargs: `keras.layers.Layer` arguments.
 
     Example:
@@ -59,7 +72,13 @@ class FlowViewGenerator(keras.layers.Layer):
     """
 
     def __init__(
-        self, flow=None, input_space="rgb", split=((0,), (1, 2)), **kwargs
+        self,
+        flow=None,
+        input_space="rgb",
+        split=((0,), (1, 2)),
+        standardize=False,
+        momentum=0.99,
+        **kwargs,
     ):
         old = sorted(set(kwargs) & set(_FLOW_ARGUMENTS + ("seed",)))
         if flow is None or old:
@@ -91,6 +110,23 @@ class FlowViewGenerator(keras.layers.Layer):
             )
         self.split = groups
         self.flow = flow
+        self.standardize = bool(standardize)
+        self.momentum = float(momentum)
+        if not 0.0 <= self.momentum < 1.0:
+            raise ValueError(
+                f"`momentum` must lie in [0, 1); received {momentum!r}."
+            )
+        self.standardizer = None
+        if self.standardize:
+            self.standardizer = keras.layers.BatchNormalization(
+                momentum=self.momentum,
+                epsilon=1e-6,
+                center=False,
+                scale=False,
+                synchronized=True,
+                dtype=self.dtype_policy,
+                name="standardize",
+            )
         if self.input_space == "rgb":
             self.to_space = None
             self.from_space = None
@@ -111,6 +147,8 @@ class FlowViewGenerator(keras.layers.Layer):
         self._check(input_shape)
         if not self.flow.built:
             self.flow.build(tuple(input_shape))
+        if self.standardizer is not None and not self.standardizer.built:
+            self.standardizer.build(tuple(input_shape))
         self.built = True
 
     def transform(self, images, return_log_det=False):
@@ -123,8 +161,11 @@ class FlowViewGenerator(keras.layers.Layer):
         y, log_det = self.flow.forward_and_log_det(x)
         return (y, log_det) if return_log_det else y
 
-    def views_of(self, y):
-        """Splits a flow output into the view tensors."""
+    def views_of(self, y, training=False):
+        """Splits a flow output into the view tensors (standardised first
+        with `standardize`: batch statistics when `training`)."""
+        if self.standardizer is not None:
+            y = self.standardizer(y, training=training)
         return tuple(
             ops.take(y, list(group), axis=-1)
             if len(group) > 1
@@ -133,7 +174,7 @@ class FlowViewGenerator(keras.layers.Layer):
         )
 
     def call(self, images, training=False):
-        return self.views_of(self.transform(images))
+        return self.views_of(self.transform(images), training=training)
 
     def inverse(self, y):
         """Recovers the RGB images from a flow output `y = g(X)`."""
@@ -157,6 +198,8 @@ class FlowViewGenerator(keras.layers.Layer):
             flow=flow,
             input_space=self.input_space,
             split=[list(g) for g in self.split],
+            standardize=self.standardize,
+            momentum=self.momentum,
         )
         return config
 

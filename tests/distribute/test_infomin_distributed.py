@@ -41,7 +41,7 @@ def _encoder():
     )
 
 
-def _make(semi_supervised, generator_every):
+def _make(semi_supervised, generator_every, **options):
     classifiers = None
     if semi_supervised:
         classifiers = [
@@ -50,20 +50,23 @@ def _make(semi_supervised, generator_every):
             )
             for _ in range(2)
         ]
+    standardize = options.pop("standardize", False)
     return models.InfoMinModel(
         generator=views.FlowViewGenerator(
-            RealNVP(2, (8,), coupling="additive", init_std=1e-3, seed=0)
+            RealNVP(2, (8,), coupling="additive", init_std=1e-3, seed=0),
+            standardize=standardize,
         ),
         encoders=[_encoder(), _encoder()],
         classifiers=classifiers,
         generator_every=generator_every,
+        **options,
     )
 
 
-def _build(strategy, semi, every, init=None):
+def _build(strategy, semi, every, init=None, options=None):
     keras.utils.set_random_seed(0)
     with strategy.scope():
-        model = _make(semi, every)
+        model = _make(semi, every, **dict(options or {}))
         model(_images(2)[0])
         if init is not None:
             model.set_weights(init)
@@ -74,28 +77,30 @@ def _build(strategy, semi, every, init=None):
     return model
 
 
-def _fit(model, images, labels, semi):
+def _fit(model, images, labels, semi, steps=STEPS):
     data = (images, labels) if semi else images
     ds = tf.data.Dataset.from_tensor_slices(data).batch(GLOBAL_BATCH)
     history = model.fit(
-        ds, epochs=STEPS, steps_per_epoch=1, shuffle=False, verbose=0
+        ds, epochs=steps, steps_per_epoch=1, shuffle=False, verbose=0
     )
     return history.history
 
 
-def _compare(semi=False, every=1):
-    images, labels = _images(STEPS * GLOBAL_BATCH)
+def _compare(semi=False, every=1, steps=STEPS, **options):
+    images, labels = _images(steps * GLOBAL_BATCH)
     if semi:
         # Unlabelled examples (-1) spread unevenly: replica 0 holds 2
         # labelled rows of 8 in the first batch, replica 1 holds 8.
         labels = labels.copy()
         labels[2:8] = -1
-    ref = _build(tf.distribute.get_strategy(), semi, every)
+    ref = _build(tf.distribute.get_strategy(), semi, every, options=options)
     initial = ref.get_weights()
-    model = _build(distribute.get_strategy(DEVICES), semi, every, initial)
+    model = _build(
+        distribute.get_strategy(DEVICES), semi, every, initial, options
+    )
     # Two replicas first: a failure there needs no reference run.
-    history = _fit(model, images, labels, semi)
-    ref_history = _fit(ref, images, labels, semi)
+    history = _fit(model, images, labels, semi, steps)
+    ref_history = _fit(ref, images, labels, semi, steps)
     for key, values in ref_history.items():
         np.testing.assert_allclose(
             history[key], values, rtol=1e-5, atol=ATOL, err_msg=key
@@ -108,10 +113,11 @@ def _compare(semi=False, every=1):
         )
         moved = moved or not np.allclose(want, w0, atol=1e-4)
     assert moved
-    for opt, ref_opt in (
+    pairs = [
         (model.optimizer, ref.optimizer),
         (model.generator_optimizer, ref.generator_optimizer),
-    ):
+    ] + list(zip(model.adversary_optimizers, ref.adversary_optimizers))
+    for opt, ref_opt in pairs:
         assert len(opt.variables) == len(ref_opt.variables)
         for var, ref_var in zip(opt.variables, ref_opt.variables):
             assert isinstance(var.value, tf.distribute.DistributedValues)
@@ -119,9 +125,10 @@ def _compare(semi=False, every=1):
                 var.numpy(), ref_var.numpy(), atol=ATOL, err_msg=var.path
             )
     # The encoder optimizer is model.optimizer: no unused default one.
-    assert int(model.optimizer.iterations.numpy()) == STEPS
-    generator_steps = STEPS // every
+    assert int(model.optimizer.iterations.numpy()) == steps
+    generator_steps = (steps - options.get("warmup_steps", 0)) // every
     assert int(model.generator_optimizer.iterations.numpy()) == generator_steps
+    return model
 
 
 def test_simultaneous_game_matches_one_replica():
@@ -137,3 +144,23 @@ def test_semi_supervised_game_with_unevenly_labelled_replicas():
 def test_generator_every_two_steps():
     """The generator's update sits in a `cond` (its turn every k steps)."""
     _compare(every=2)
+
+
+def test_the_game_s_levers_match_one_replica():
+    """Warm-up, a pool with a reset, CLUB for g, standardised views.
+
+    Batch statistics of the views and the conditional's log-likelihoods
+    are global; the reset (after step 2) zeroes mirrored weights and
+    optimizer slots in sync.
+    """
+    model = _compare(
+        every=2,
+        steps=3,
+        warmup_steps=1,
+        adversaries=2,
+        reset_every=2,
+        generator_bound="club",
+        standardize=True,
+    )
+    # The further adversary trained once since its reset at step 2.
+    assert int(model.adversary_optimizers[0].iterations.numpy()) == 1

@@ -216,7 +216,9 @@ def test_callback_on_the_learned_view_game():
     images = images.astype("float32")
     model = models.InfoMinModel(
         generator=views.FlowViewGenerator(
-            encoders.RealNVP(num_couplings=2, hidden_units=(8,), seed=0),
+            encoders.RealNVP(
+                num_couplings=2, hidden_units=(8,), init_std=1e-3, seed=0
+            ),
             input_space="rgb",
         ),
         encoders=[encoders.ConvNet((8,), 3, output_dim=8) for _ in "ab"],

@@ -31,7 +31,7 @@ def test_quick_run_writes_tables_and_plot(tmp_path):
     data = tmp_path / "colours"
     _write_image_folder(str(data), per_class=24, seed=0)
     out = tmp_path / "out"
-    configs = ["rgb", "learned_rgb", "semi_rgb"]
+    configs = ["rgb", "semi_rgb"]
     rows = learned_views.main(
         [
             "--quick",
@@ -39,6 +39,8 @@ def test_quick_run_writes_tables_and_plot(tmp_path):
             str(data),
             "--configs",
             ",".join(configs),
+            "--games",
+            "default,naive",
             "--seeds",
             "2",
             "--train-images",
@@ -51,10 +53,15 @@ def test_quick_run_writes_tables_and_plot(tmp_path):
             str(out),
         ]
     )
-    # one row per configuration and seed
-    assert sorted((r["config"], r["seed"]) for r in rows) == sorted(
-        (c, s) for c in configs for s in (0, 1)
-    )
+    # one row per configuration, game and seed (raw splits play no game)
+    assert sorted((r["config"], r["game"], r["seed"]) for r in rows) == [
+        ("rgb", "", 0),
+        ("rgb", "", 1),
+        ("semi_rgb", "default", 0),
+        ("semi_rgb", "default", 1),
+        ("semi_rgb", "naive", 0),
+        ("semi_rgb", "naive", 1),
+    ]
     for row in rows:
         assert math.isfinite(row["mi_views"])
         # InfoNCE lies below its cap log(batch)
@@ -62,17 +69,27 @@ def test_quick_run_writes_tables_and_plot(tmp_path):
         assert math.isclose(row["mi_cap"], math.log(16), rel_tol=1e-5)
         assert 0.0 <= row["probe_accuracy"] <= 1.0
         if row["config"] == "rgb":
-            assert math.isnan(row["game_mi"])
+            assert math.isnan(row["game_mi"]) and math.isnan(row["fresh_mi"])
         else:
+            # the game's own I_NCE and the monitor's, side by side
             assert math.isfinite(row["game_mi"])
-        if row["config"] == "semi_rgb":
+            assert row["fresh_mi"] <= math.log(8) + 1e-4  # monitor batch 8
             assert 0.0 <= row["game_accuracy_1"] <= 1.0
-    for name in ("results.md", "results.csv", "information_plane.png"):
+            # compared with the raw split of the same seed
+            raw = [
+                r["mi_views"]
+                for r in rows
+                if r["config"] == "rgb" and r["seed"] == row["seed"]
+            ]
+            assert row["raw_mi"] == raw[0]
+    for name in ("summary.md", "results.csv", "information_plane.png"):
         assert os.path.getsize(out / name) > 0
     with open(out / "results.csv") as f:
         assert len(list(csv.DictReader(f))) == len(rows)
-    table = (out / "results.md").read_text()
-    # the summary: one line per configuration, seeds counted
-    for config in configs:
-        name = learned_views.describe(config, learned_views.parse_args([]))
+    table = (out / "summary.md").read_text()
+    # the summary: one line per configuration and game, seeds counted
+    args = learned_views.parse_args(["--games", "default,naive"])
+    for config, game in (("rgb", None), ("semi_rgb", "default")):
+        name = learned_views.describe(config, args, game)
         assert f"| {name.replace('|', chr(92) + '|')} | 2 |" in table
+    assert "naive game" in table

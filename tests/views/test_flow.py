@@ -84,6 +84,40 @@ def test_views_follow_the_split():
     np.testing.assert_allclose(outputs[2].numpy(), y[..., 2:3])
 
 
+def test_standardized_views_use_batch_then_running_statistics():
+    images = _images(n=4, size=6)
+    generator = views.FlowViewGenerator(_flow(), standardize=True, momentum=0.5)
+    generator(images)
+    _trained_like(generator)
+    y = generator.transform(images).numpy().astype("float64")
+    # Training: each output channel standardised with the batch's mean and
+    # (biased) variance over images and pixels; the flow is unchanged.
+    mean, var = y.mean(axis=(0, 1, 2)), y.var(axis=(0, 1, 2))
+    expected = (y - mean) / np.sqrt(var + 1e-6)
+    v1, v2 = generator(images, training=True)
+    np.testing.assert_allclose(v1.numpy(), expected[..., :1], atol=1e-4)
+    np.testing.assert_allclose(v2.numpy(), expected[..., 1:], atol=1e-4)
+    np.testing.assert_allclose(generator.transform(images).numpy(), y, 1e-5)
+    # Inference: the running averages, moved once from (0, 1) towards the
+    # batch's mean and variance with momentum 0.5.
+    running_mean = 0.5 * mean
+    running_var = 0.5 + 0.5 * var
+    v1, v2 = generator(images, training=False)
+    expected = (y - running_mean) / np.sqrt(running_var + 1e-6)
+    np.testing.assert_allclose(v1.numpy(), expected[..., :1], atol=1e-4)
+    np.testing.assert_allclose(v2.numpy(), expected[..., 1:], atol=1e-4)
+    # The standardiser adds no trainable weight: the game moves the flow.
+    flow_weights = {id(w) for w in generator.flow.trainable_weights}
+    assert {id(w) for w in generator.trainable_weights} == flow_weights
+    rebuilt = assert_config_round_trip(generator)
+    assert rebuilt.standardize and rebuilt.momentum == 0.5
+
+
+def test_standardize_momentum_must_lie_in_zero_one():
+    with pytest.raises(ValueError, match="momentum"):
+        views.FlowViewGenerator(_flow(), standardize=True, momentum=1.0)
+
+
 def test_config_round_trip_rebuilds_the_same_views():
     images = _images()
     generator = views.FlowViewGenerator(_flow(seed=3), input_space="lab")
