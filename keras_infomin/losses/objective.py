@@ -392,9 +392,7 @@ class Objective(keras.layers.Layer):
         scores = check_float_tensor("scores", scores)
         check_rank("scores", scores, 2, "a score matrix [N, M]")
         if self.temperature == 1.0:
-            # A tensor, also when `scores` is a variable (which the cast
-            # to its own dtype returns unchanged).
-            return tf.convert_to_tensor(_f32(scores))
+            return _f32(scores)
         return _f32(scores) / self.temperature
 
     def _embeddings(self, za, zb):

@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+import tensorflow as tf
 from keras import backend
 from keras import ops
 
@@ -55,8 +56,14 @@ def check_in_range(name, value, low, high, low_open=False, high_open=False):
 
 
 def check_float_tensor(name, x):
-    """Converts `x` to a tensor and raises `TypeError` unless it is floating."""
+    """Converts `x` to a tensor and raises `TypeError` unless it is floating.
+
+    A `tf.Variable` is read (Keras' conversion returns it unchanged), so
+    callers always hold a tensor.
+    """
     x = ops.convert_to_tensor(x)
+    if isinstance(x, tf.Variable):
+        x = tf.convert_to_tensor(x)
     dtype = backend.standardize_dtype(x.dtype)
     if "float" not in dtype:
         raise TypeError(
