@@ -188,6 +188,18 @@ def _split(images, held_out, rng):
     return images[rng.permutation(len(images))], held
 
 
+def training_stream(data, batch_size, seed):
+    """`data` (an array or a tuple of them) reshuffled every pass, repeated
+    and batched in full batches: what the fresh critics train on."""
+    rows = len(tf.nest.flatten(data)[0])
+    return (
+        tf.data.Dataset.from_tensor_slices(data)
+        .shuffle(rows, seed=seed, reshuffle_each_iteration=True)
+        .repeat()
+        .batch(batch_size, drop_remainder=True)
+    )
+
+
 def _batch_values(model, images, batch_size, limit=None):
     count = len(images) // batch_size
     if limit is not None:
@@ -332,14 +344,8 @@ def fresh_critic_mi(
             view_layer=view_layer,
         )
         model.compile(optimizer=keras.optimizers.Adam(learning_rate))
-        dataset = (
-            tf.data.Dataset.from_tensor_slices(train)
-            .shuffle(len(train), seed=seed, reshuffle_each_iteration=True)
-            .repeat()
-            .batch(batch_size, drop_remainder=True)
-        )
         model.fit(
-            dataset,
+            training_stream(train, batch_size, seed),
             epochs=1,
             steps_per_epoch=steps,
             shuffle=False,

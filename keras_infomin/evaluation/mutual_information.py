@@ -26,6 +26,7 @@ from keras_infomin import models
 from keras_infomin.evaluation.fresh_critic import HeldOutMI
 from keras_infomin.evaluation.fresh_critic import default_encoder
 from keras_infomin.evaluation.fresh_critic import seeded
+from keras_infomin.evaluation.fresh_critic import training_stream
 from keras_infomin.utils import check_in_range
 from keras_infomin.utils import check_positive
 from keras_infomin.utils import register
@@ -511,15 +512,9 @@ def _neural(
             entry["log_likelihood"] = float(values[:, 1].mean())
         return entry
 
-    dataset = (
-        tf.data.Dataset.from_tensor_slices(train)
-        .shuffle(len(train[0]), seed=seed, reshuffle_each_iteration=True)
-        .repeat()
-        .batch(batch_size, drop_remainder=True)
-    )
     monitor = _HeldOut(read, patience, max_steps, eval_every, verbose)
     model.fit(
-        dataset,
+        training_stream(train, batch_size, seed),
         epochs=max(1, max_steps // eval_every),
         steps_per_epoch=eval_every,
         callbacks=[monitor],
