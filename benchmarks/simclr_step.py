@@ -29,6 +29,8 @@ of library changes patched into this process only (`--patch`, comma list):
   - `keras-bn`: the ResNet's batch norms as Keras' own layer (moments +
     `tf.nn.batch_normalization`, float32 casts under mixed precision)
     instead of the library's fused `encoders.BatchNormalization`;
+  - `keras-conv`: the ResNet's convolutions as Keras' own layer instead
+    of `encoders.Conv2D` (TensorFlow's kernel gradient everywhere);
   - `concat-views`: both views through the encoder as one batch of 256
     (batch-norm statistics over both views, as in SimCLR's own code);
   - `unfused-loss`: the plain critic + bound path instead of
@@ -71,6 +73,7 @@ GEMM_SIZE = 2048  # the `gemm` worker's square matrix product
 GEMM_GFLOP = 2 * GEMM_SIZE**3 / 1e9
 PATCHES = (
     "keras-bn",
+    "keras-conv",
     "concat-views",
     "unfused-loss",
     "conv-grad",
@@ -89,6 +92,20 @@ def patch_keras_bn():
     from keras_infomin.encoders import resnet
 
     resnet.BatchNormalization = keras.layers.BatchNormalization
+
+
+def patch_keras_conv():
+    """The ResNet's convolutions as Keras' own layer.
+
+    The library's `encoders.Conv2D` computes the kernel gradient of small
+    stride-1 convolutions as per-tap matrix products in bfloat16 on CPUs
+    with native bfloat16; this puts TensorFlow's gradient back.
+    """
+    import keras
+
+    from keras_infomin.encoders import resnet
+
+    resnet.Conv2D = keras.layers.Conv2D
 
 
 def patch_concat_views():
@@ -193,6 +210,7 @@ def patch_conv_grad():
 PATCH_FUNCTIONS = {
     "conv-grad": patch_conv_grad,
     "keras-bn": patch_keras_bn,
+    "keras-conv": patch_keras_conv,
     "concat-views": patch_concat_views,
     "unfused-loss": patch_unfused_loss,
 }

@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from keras_infomin.encoders.batch_norm import BatchNormalization
+from keras_infomin.encoders.conv import Conv2D
 from keras_infomin.utils import check_positive
 from keras_infomin.utils import register
 
@@ -24,7 +25,7 @@ class _Blocks:
         # Stride 1: "same" pads k // 2 on every side, inside the kernel.
         # Stride 2: an explicit symmetric pad of k // 2, as in the
         # reference ResNets ("same" would pad only the bottom/right edge).
-        return keras.layers.Conv2D(
+        return Conv2D(
             filters,
             kernel_size,
             strides=strides,
