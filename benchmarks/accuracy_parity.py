@@ -500,7 +500,7 @@ def parse_args(argv=None):
     parser.add_argument(
         "--frameworks", default="keras,torch", help="keras, torch or both"
     )
-    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--width", type=int, default=16)
     parser.add_argument("--lr", type=float, default=0.06)
