@@ -47,6 +47,6 @@ setup(
             "ruff",
             "tensorboard",
         ],
-        "bench": ["torch==2.13.0"],
+        "bench": ["torch==2.13.0", "torchvision==0.28.0"],
     },
 )
