@@ -139,7 +139,8 @@ class InfoMinModel(ContrastiveModel):
     to 0.36, 0.59; `adversaries=3, reset_every=23` (one reset an epoch) kept
     it at 0.40, 0.44, the least of the games; the naive game read 0.28, 0.28
     against its start, the raw split. No lever lowered the fresh reading
-    below `g`'s start from YDbDr, whose channels share little to begin with.
+    below `g`'s start from YDbDr in both seeds (`generator_every=3` in
+    one), whose channels share little to begin with.
     The pool's cost (about twice a step) and its spread on the toy (one seed
     in four near the raw split) keep it an option, not the default.
     Semi-supervised (10% labels, weight 5): the probe of the default game's
