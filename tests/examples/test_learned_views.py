@@ -40,7 +40,7 @@ def test_quick_run_writes_tables_and_plot(tmp_path):
             "--configs",
             ",".join(configs),
             "--games",
-            "default,naive",
+            "default,pool",
             "--seeds",
             "2",
             "--train-images",
@@ -59,8 +59,8 @@ def test_quick_run_writes_tables_and_plot(tmp_path):
         ("rgb", "", 1),
         ("semi_rgb", "default", 0),
         ("semi_rgb", "default", 1),
-        ("semi_rgb", "naive", 0),
-        ("semi_rgb", "naive", 1),
+        ("semi_rgb", "pool", 0),
+        ("semi_rgb", "pool", 1),
     ]
     for row in rows:
         assert math.isfinite(row["mi_views"])
@@ -88,8 +88,23 @@ def test_quick_run_writes_tables_and_plot(tmp_path):
         assert len(list(csv.DictReader(f))) == len(rows)
     table = (out / "summary.md").read_text()
     # the summary: one line per configuration and game, seeds counted
-    args = learned_views.parse_args(["--games", "default,naive"])
+    args = learned_views.parse_args(["--games", "default,pool"])
     for config, game in (("rgb", None), ("semi_rgb", "default")):
         name = learned_views.describe(config, args, game)
         assert f"| {name.replace('|', chr(92) + '|')} | 2 |" in table
-    assert "naive game" in table
+    assert "pool game" in table
+
+
+def test_stage_two_encoders_read_a_rescaled_channel_the_same():
+    """Stage 2 standardises every view channel first (by default): a view
+    and its per-channel affine rescaling, the same information, give the
+    same features; without it (`--raw-stage-two`) they differ."""
+    rng = np.random.default_rng(0)
+    view = rng.normal(size=(16, 8, 8, 2)).astype("float32")
+    rescaled = view * np.float32([20.0, 0.05]) + np.float32([3.0, -1.0])
+    for argv, same in (([], True), (["--raw-stage-two"], False)):
+        args = learned_views.parse_args(["--quick", *argv])
+        encoder = learned_views.make_encoder(args, args.standardize_views)
+        a = encoder(view, training=True).numpy()
+        b = encoder(rescaled, training=True).numpy()
+        assert np.allclose(a, b, atol=1e-3) == same
