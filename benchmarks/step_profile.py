@@ -61,6 +61,16 @@ def _classify(op):
     return ["other"]
 
 
+def _wall_per_step(step, args):
+    """Warms `step` up, then returns its mean wall seconds, unprofiled."""
+    for _ in range(args.warmup):
+        step()
+    start = time.perf_counter()
+    for _ in range(args.steps):
+        step()
+    return (time.perf_counter() - start) / args.steps
+
+
 def profile_tensorflow(args):
     sys.path.insert(0, HERE)
     import simclr_step
@@ -80,12 +90,7 @@ def profile_tensorflow(args):
         jit=False,
     )
     step = simclr_step.make_keras_step(step_args)
-    for _ in range(args.warmup):
-        step()
-    start = time.perf_counter()
-    for _ in range(args.steps):
-        step()
-    wall = (time.perf_counter() - start) / args.steps
+    wall = _wall_per_step(step, args)
     with tempfile.TemporaryDirectory() as logdir:
         tf.profiler.experimental.start(logdir)
         for _ in range(args.steps):
@@ -132,12 +137,7 @@ def profile_torch(args):
             ]
         )
     )
-    for _ in range(args.warmup):
-        step()
-    start = time.perf_counter()
-    for _ in range(args.steps):
-        step()
-    wall = (time.perf_counter() - start) / args.steps
+    wall = _wall_per_step(step, args)
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         for _ in range(args.steps):
             step()
