@@ -242,6 +242,15 @@ def seed_for(config, seed):
     return 1000 * seed + sorted(CONFIGS).index(config)
 
 
+def make_generator_optimizer(args):
+    """The generator player's optimizer (`--generator-optimizer`)."""
+    if args.generator_optimizer == "sgd":
+        return keras.optimizers.SGD(
+            args.generator_lr, momentum=args.generator_momentum
+        )
+    return keras.optimizers.Adam(args.generator_lr)
+
+
 # ------------------------------------------------------------------ stages
 def learn_views(config, game, train, test, num_classes, args, seed):
     """Stage 1: plays the InfoMin game; returns the frozen `g` and logs.
@@ -265,6 +274,8 @@ def learn_views(config, game, train, test, num_classes, args, seed):
     generator = kim.views.FlowViewGenerator(
         flow, input_space=space, standardize=settings["standardize"]
     )
+    if args.adapt_flow_input:
+        generator.adapt(images)
     classifiers = None
     fit_labels = None
     if semi:
@@ -288,7 +299,7 @@ def learn_views(config, game, train, test, num_classes, args, seed):
     )
     model.compile(
         encoder_optimizer=keras.optimizers.Adam(args.learning_rate),
-        generator_optimizer=keras.optimizers.Adam(args.generator_lr),
+        generator_optimizer=make_generator_optimizer(args),
         run_eagerly=args.eager,
     )
     monitor = kim.evaluation.FreshCriticMI(
@@ -509,11 +520,21 @@ def parse_args(argv=None):
     parser.add_argument("--view-epochs", type=int, default=10)
     parser.add_argument("--game-epochs", type=int, default=6)
     parser.add_argument("--generator-lr", type=float, default=1e-3)
+    parser.add_argument(
+        "--generator-optimizer", choices=("adam", "sgd"), default="adam"
+    )
+    parser.add_argument("--generator-momentum", type=float, default=0.9)
     parser.add_argument("--classification-weight", type=float, default=5.0)
     parser.add_argument("--label-fraction", type=float, default=0.1)
     parser.add_argument("--coupling", choices=("additive", "affine"))
     parser.add_argument("--couplings", type=int, default=4)
     parser.add_argument("--flow-units", type=int, default=16)
+    parser.add_argument(
+        "--adapt-flow-input",
+        action="store_true",
+        help="standardise the flow's input channels with the training "
+        "images' statistics (`FlowViewGenerator.adapt`)",
+    )
     parser.add_argument("--crop-scale", type=float, default=0.3)
     parser.add_argument("--no-augment", dest="augment", action="store_false")
     parser.add_argument(
