@@ -244,8 +244,8 @@ def seed_for(config, seed):
 
 def make_generator_optimizer(args):
     """The generator player's optimizer (`--generator-optimizer`)."""
-    ema = dict(use_ema=True, ema_momentum=args.generator_ema)
-    if not args.generator_ema:
+    ema = dict(use_ema=True, ema_momentum=args.generator_average)
+    if not args.generator_average:
         ema = {}
     if args.generator_optimizer == "sgd":
         return keras.optimizers.SGD(
@@ -324,7 +324,7 @@ def learn_views(config, game, train, test, num_classes, args, seed):
     )
     logs = {k: float(v[-1]) for k, v in history.history.items()}
     logs["fresh_mi_history"] = monitor.history
-    if args.generator_ema:
+    if args.generator_average:
         # `fit` ended by writing the generator's average: read the views
         # that stage 2 receives, not the last iterate's.
         logs["fresh_mi_last_iterate"] = logs.get("fresh_mi", float("nan"))
@@ -532,7 +532,14 @@ def parse_args(argv=None):
         "--generator-optimizer", choices=("adam", "sgd"), default="adam"
     )
     parser.add_argument("--generator-momentum", type=float, default=0.9)
-    parser.add_argument("--generator-ema", type=float, default=None)
+    parser.add_argument(
+        "--generator-average",
+        type=float,
+        default=0.95,
+        help="momentum of the generator's moving average, written into g "
+        "at the end of the game (the library's default, 0.95); 0 keeps "
+        "the last iterate",
+    )
     parser.add_argument("--classification-weight", type=float, default=5.0)
     parser.add_argument("--label-fraction", type=float, default=0.1)
     parser.add_argument("--coupling", choices=("additive", "affine"))

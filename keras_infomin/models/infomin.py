@@ -344,7 +344,12 @@ class InfoMinModel(ContrastiveModel):
         self._snapshots = []
         self.adversary_optimizers = []
 
-    OPTIMIZERS = {"encoder_optimizer": "adam", "generator_optimizer": "adam"}
+    OPTIMIZERS = {
+        "encoder_optimizer": "adam",
+        "generator_optimizer": lambda: keras.optimizers.Adam(
+            1e-3, use_ema=True, ema_momentum=0.95
+        ),
+    }
 
     def compile(self, *args, **kwargs):
         """`Trainer.compile`; further adversaries get copies of the
