@@ -243,15 +243,13 @@ def seed_for(config, seed):
 
 
 def make_generator_optimizer(args):
-    """The generator player's optimizer (`--generator-optimizer`)."""
-    ema = dict(use_ema=True, ema_momentum=args.generator_average)
+    """The generator player's optimizer: Adam, with its moving average
+    (written into `g` when the game ends) unless `--generator-average 0`."""
     if not args.generator_average:
-        ema = {}
-    if args.generator_optimizer == "sgd":
-        return keras.optimizers.SGD(
-            args.generator_lr, momentum=args.generator_momentum, **ema
-        )
-    return keras.optimizers.Adam(args.generator_lr, **ema)
+        return keras.optimizers.Adam(args.generator_lr)
+    return keras.optimizers.Adam(
+        args.generator_lr, use_ema=True, ema_momentum=args.generator_average
+    )
 
 
 # ------------------------------------------------------------------ stages
@@ -277,8 +275,6 @@ def learn_views(config, game, train, test, num_classes, args, seed):
     generator = kim.views.FlowViewGenerator(
         flow, input_space=space, standardize=settings["standardize"]
     )
-    if args.adapt_flow_input:
-        generator.adapt(images)
     classifiers = None
     fit_labels = None
     if semi:
@@ -529,10 +525,6 @@ def parse_args(argv=None):
     parser.add_argument("--game-epochs", type=int, default=6)
     parser.add_argument("--generator-lr", type=float, default=1e-3)
     parser.add_argument(
-        "--generator-optimizer", choices=("adam", "sgd"), default="adam"
-    )
-    parser.add_argument("--generator-momentum", type=float, default=0.9)
-    parser.add_argument(
         "--generator-average",
         type=float,
         default=0.95,
@@ -545,12 +537,6 @@ def parse_args(argv=None):
     parser.add_argument("--coupling", choices=("additive", "affine"))
     parser.add_argument("--couplings", type=int, default=4)
     parser.add_argument("--flow-units", type=int, default=16)
-    parser.add_argument(
-        "--adapt-flow-input",
-        action="store_true",
-        help="standardise the flow's input channels with the training "
-        "images' statistics (`FlowViewGenerator.adapt`)",
-    )
     parser.add_argument("--crop-scale", type=float, default=0.3)
     parser.add_argument("--no-augment", dest="augment", action="store_false")
     parser.add_argument(
@@ -614,6 +600,11 @@ def parse_args(argv=None):
         )
     if args.seeds < 1:
         parser.error(f"--seeds must be >= 1; got {args.seeds}")
+    if not 0.0 <= args.generator_average < 1.0:
+        parser.error(
+            "--generator-average must lie in [0, 1) (0: no average); got "
+            f"{args.generator_average}"
+        )
     if args.test_images < args.batch_size:
         parser.error(
             f"--test-images ({args.test_images}) must hold at least one "

@@ -1,9 +1,6 @@
 """`FlowViewGenerator`: learned views from an invertible pixel-wise flow."""
 
-import math
-
 import keras
-import numpy as np
 from keras import ops
 
 from keras_infomin.utils import register
@@ -46,19 +43,6 @@ class FlowViewGenerator(keras.layers.Layer):
     by moving it to the other view. `transform`, `inverse` and `log_det`
     stay those of the flow itself.
 
-    Standardised input (`input_mean`, `input_std`, or `adapt(images)`):
-    the flow reads each `input_space` channel minus a fixed mean, divided
-    by a fixed spread (the training images' statistics for `adapt`), and
-    `inverse` undoes it. Natural images' channels differ widely in
-    spread (CIFAR-10's Y 0.24, its Db and Dr 0.06 and 0.05 in the
-    normalised YDbDr of `ColorSpace`): without it, a coupling step of a
-    given size that moves a chroma channel by a luminance term moves it
-    about four times further, relative to its own spread, than the
-    reverse moves luminance, so
-    a flow started from such a space leaves it mostly by mixing
-    luminance into chroma. `log_det` stays the flow's own (like the
-    colour conversion, the fixed standardisation adds a constant).
-
     Under `MirroredStrategy` (or any `tf.distribute` strategy) the
     standardiser is synchronised: every replica standardises with the
     mean and variance of the global batch, not of its own share, so the
@@ -88,11 +72,6 @@ class FlowViewGenerator(keras.layers.Layer):
         standardize: standardise the flow's output channels (see above).
         momentum: momentum of the running statistics of `standardize`
             (0.9; it was 0.99 before, and saved generators keep theirs).
-        input_mean: per-channel mean (3 floats, in `input_space`)
-            subtracted before the flow, with `input_std`; None (default)
-            for none, or set by `adapt`.
-        input_std: per-channel spread (3 positive floats) the centred
-            channels are divided by.
         **kwargs: `keras.layers.Layer` arguments.
 
     Example:
@@ -102,7 +81,6 @@ class FlowViewGenerator(keras.layers.Layer):
         4, (32, 32), coupling="affine", init_std=1e-3, seed=0
     )
     generator = FlowViewGenerator(flow, input_space="ydbdr")
-    generator.adapt(train_images)         # optional: channels of one scale
     v1, v2 = generator(images)            # [B, H, W, 1], [B, H, W, 2]
     y, log_det = generator.transform(images, return_log_det=True)
     rgb = generator.inverse(y)             # == images
@@ -116,8 +94,6 @@ class FlowViewGenerator(keras.layers.Layer):
         split=((0,), (1, 2)),
         standardize=False,
         momentum=0.9,
-        input_mean=None,
-        input_std=None,
         **kwargs,
     ):
         old = sorted(set(kwargs) & set(_FLOW_ARGUMENTS + ("seed",)))
@@ -156,9 +132,6 @@ class FlowViewGenerator(keras.layers.Layer):
             raise ValueError(
                 f"`momentum` must lie in [0, 1); received {momentum!r}."
             )
-        self.input_mean, self.input_std = _check_input_statistics(
-            input_mean, input_std
-        )
         self.standardizer = None
         if self.standardize:
             self.standardizer = keras.layers.BatchNormalization(
@@ -201,49 +174,8 @@ class FlowViewGenerator(keras.layers.Layer):
         if not self.built:
             self.build(tuple(images.shape))
         x = images if self.to_space is None else self.to_space(images)
-        if self.input_mean is not None:
-            x = (x - ops.cast(self.input_mean, x.dtype)) / ops.cast(
-                self.input_std, x.dtype
-            )
         y, log_det = self.flow.forward_and_log_det(x)
         return (y, log_det) if return_log_det else y
-
-    def adapt(self, images, batch_size=1024):
-        """Sets `input_mean` and `input_std` to the per-channel mean and
-        standard deviation of `images` (RGB in [0, 1], `[N, H, W, 3]`, an
-        array or a `tf.data.Dataset` of such batches) in `input_space`,
-        so that the flow starts from channels of one scale.
-
-        Called before the generator is first used (its traced functions
-        would keep the former statistics).
-        """
-        if self.built:
-            raise RuntimeError(
-                "FlowViewGenerator.adapt must be called before the "
-                "generator is built (first called or trained): its "
-                "statistics are constants of its traced functions. Build "
-                "a new generator, adapt it, then train it."
-            )
-        total = np.zeros(3)
-        squares = np.zeros(3)
-        count = 0
-        for batch in _batches(images, batch_size):
-            x = ops.convert_to_tensor(batch, dtype="float32")
-            self._check(x.shape)
-            if self.to_space is not None:
-                x = self.to_space(x)
-            x = ops.convert_to_numpy(x).astype("float64").reshape(-1, 3)
-            total += x.sum(axis=0)
-            squares += (x * x).sum(axis=0)
-            count += len(x)
-        if count == 0:
-            raise ValueError("FlowViewGenerator.adapt received no images.")
-        mean = total / count
-        std = np.sqrt(np.maximum(squares / count - mean * mean, 0.0))
-        self.input_mean, self.input_std = _check_input_statistics(
-            mean.tolist(), std.tolist()
-        )
-        return self
 
     def views_of(self, y, training=False):
         """Splits a flow output into the view tensors (standardised first
@@ -263,10 +195,6 @@ class FlowViewGenerator(keras.layers.Layer):
     def inverse(self, y):
         """Recovers the RGB images from a flow output `y = g(X)`."""
         x = self.flow.inverse(y)
-        if self.input_mean is not None:
-            x = x * ops.cast(self.input_std, x.dtype) + ops.cast(
-                self.input_mean, x.dtype
-            )
         return x if self.from_space is None else self.from_space(x)
 
     def log_det(self, images):
@@ -288,8 +216,6 @@ class FlowViewGenerator(keras.layers.Layer):
             split=[list(g) for g in self.split],
             standardize=self.standardize,
             momentum=self.momentum,
-            input_mean=self.input_mean,
-            input_std=self.input_std,
         )
         return config
 
@@ -311,43 +237,3 @@ class FlowViewGenerator(keras.layers.Layer):
             }
         config["flow"] = deserialize(config["flow"])
         return super().from_config(config)
-
-
-def _check_input_statistics(mean, std):
-    """`input_mean` / `input_std`: both None, or 3 floats each, std > 0."""
-    if mean is None and std is None:
-        return None, None
-    if mean is None or std is None:
-        raise ValueError(
-            "`input_mean` and `input_std` go together (3 floats each, the "
-            "per-channel statistics in `input_space`); received "
-            f"input_mean={mean!r}, input_std={std!r}."
-        )
-    mean = [float(m) for m in np.ravel(mean)]
-    std = [float(s) for s in np.ravel(std)]
-    if len(mean) != 3 or len(std) != 3:
-        raise ValueError(
-            "`input_mean` and `input_std` need one value per colour "
-            f"channel (3 each); received {len(mean)} and {len(std)}."
-        )
-    if not all(math.isfinite(m) for m in mean) or not all(
-        math.isfinite(s) and s > 0.0 for s in std
-    ):
-        raise ValueError(
-            "`input_mean` must be finite and `input_std` finite and "
-            f"positive; received input_mean={mean}, input_std={std} (a "
-            "constant channel has no spread to standardise)."
-        )
-    return mean, std
-
-
-def _batches(images, batch_size):
-    """Batches of an array, or the elements of a dataset (the images of
-    `(images, labels)` pairs)."""
-    if hasattr(images, "as_numpy_iterator"):
-        for batch in images.as_numpy_iterator():
-            yield batch[0] if isinstance(batch, tuple) else batch
-        return
-    images = np.asarray(images)
-    for start in range(0, len(images), batch_size):
-        yield images[start : start + batch_size]
