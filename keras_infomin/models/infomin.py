@@ -272,7 +272,10 @@ class InfoMinModel(ContrastiveModel):
     )
     model.compile(
         encoder_optimizer=keras.optimizers.Adam(1e-3),
-        generator_optimizer=keras.optimizers.Adam(1e-3),
+        # g ends the game at the average of its iterates (the default)
+        generator_optimizer=keras.optimizers.Adam(
+            1e-3, use_ema=True, ema_momentum=0.95
+        ),
     )
     monitor = keras_infomin.evaluation.FreshCriticMI(
         held_out_images, views="generator", every=2
