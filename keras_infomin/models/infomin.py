@@ -179,8 +179,10 @@ class InfoMinModel(ContrastiveModel):
     the generator at 3e-4 for 12 epochs with the average read 0.64,
     1.34, 0.75. Semi-supervised at `classification_weight=20` (`g`'s
     loss is then mostly the cross-entropies: 82.4 of 82.9 at the end of
-    seed 0's game) the probe read 0.438, 0.430 with the average, 0.425, 0.423 without,
-    0.422, 0.410 at weight 5 with it. Also tried there and not kept: the
+    seed 0's game) the probe read 0.438, 0.430 with the average, 0.425,
+    0.423 without, 0.422, 0.410 at weight 5 with it (over 5 seeds with
+    the average: 0.417 +- 0.025, two seeds at 0.39; L | ab 0.415 +-
+    0.012). Also tried there and not kept: the
     generator on SGD with momentum (its first steps mixed luminance into
     the chroma views, 4.6 nats), and a flow reading standardised
     channels (Y spreads 0.24, Db and Dr 0.06 and 0.05 in the normalised
