@@ -368,7 +368,32 @@ class Trainer(keras.Model):
         )
 
     def fit(self, *args, **kwargs):
+        """`keras.Model.fit`. Every player's optimizer with a moving
+        average (`use_ema=True`) writes it into that player's variables
+        when training ends, before the callbacks' `on_train_end` (as
+        Keras' `fit` does for a one-player model's optimizer)."""
         self._refuse_weights(keras.Model.fit, (self, *args), kwargs)
+        players = self.players()
+        if len(players) > 1 and _uses_ema(players[0].optimizer):
+            raise ValueError(
+                f"{type(self).__name__}: `use_ema=True` on the first "
+                f"player's optimizer ({players[0].name}, `model.optimizer`) "
+                "is not supported: Keras' `fit` would write its averages "
+                "over every player's variables. Average the other players "
+                f"({', '.join(p.name for p in players[1:])}) through their "
+                "optimizers' `use_ema`, or the first player's weights with "
+                "a callback."
+            )
+        if any(_uses_ema(p.optimizer) for p in players[1:]):
+            bound = inspect.signature(keras.Model.fit).bind(
+                self, *args, **kwargs
+            )
+            arguments = dict(bound.arguments)
+            arguments.pop("self")
+            arguments["callbacks"] = [_WriteAverages()] + list(
+                arguments.get("callbacks") or []
+            )
+            return super().fit(**arguments)
         return super().fit(*args, **kwargs)
 
     def evaluate(self, *args, **kwargs):
@@ -467,3 +492,27 @@ class Trainer(keras.Model):
         results = self.get_metrics_result()
         results.update(self.status_logs())
         return distribute.reducible_logs(results)
+
+
+class _WriteAverages(keras.callbacks.Callback):
+    """Writes each further player's moving average into its variables at
+    the end of training (`Trainer.fit`), ahead of the other callbacks."""
+
+    def on_train_end(self, logs=None):
+        model = self.model
+        for player in model.players()[1:]:
+            inner = getattr(player.optimizer, "inner_optimizer", None)
+            if (
+                _uses_ema(player.optimizer)
+                and (inner or player.optimizer).built
+            ):
+                player.optimizer.finalize_variable_values(
+                    model.player_variables(player)
+                )
+
+
+def _uses_ema(optimizer):
+    """Whether `optimizer` (or the one a loss-scale wrapper holds) keeps a
+    moving average of its variables."""
+    inner = getattr(optimizer, "inner_optimizer", optimizer)
+    return bool(getattr(inner, "use_ema", False))

@@ -63,7 +63,7 @@ def _make(semi_supervised, generator_every, **options):
     )
 
 
-def _build(strategy, semi, every, init=None, options=None):
+def _build(strategy, semi, every, init=None, options=None, ema=None):
     keras.utils.set_random_seed(0)
     with strategy.scope():
         model = _make(semi, every, **dict(options or {}))
@@ -72,7 +72,12 @@ def _build(strategy, semi, every, init=None, options=None):
             model.set_weights(init)
         model.compile(
             encoder_optimizer=keras.optimizers.SGD(0.05, momentum=0.9),
-            generator_optimizer=keras.optimizers.SGD(0.05, momentum=0.9),
+            generator_optimizer=keras.optimizers.SGD(
+                0.05,
+                momentum=0.9,
+                use_ema=ema is not None,
+                ema_momentum=ema or 0.99,
+            ),
         )
     return model
 
@@ -86,17 +91,19 @@ def _fit(model, images, labels, semi, steps=STEPS):
     return history.history
 
 
-def _compare(semi=False, every=1, steps=STEPS, **options):
+def _compare(semi=False, every=1, steps=STEPS, ema=None, **options):
     images, labels = _images(steps * GLOBAL_BATCH)
     if semi:
         # Unlabelled examples (-1) spread unevenly: replica 0 holds 2
         # labelled rows of 8 in the first batch, replica 1 holds 8.
         labels = labels.copy()
         labels[2:8] = -1
-    ref = _build(tf.distribute.get_strategy(), semi, every, options=options)
+    ref = _build(
+        tf.distribute.get_strategy(), semi, every, options=options, ema=ema
+    )
     initial = ref.get_weights()
     model = _build(
-        distribute.get_strategy(DEVICES), semi, every, initial, options
+        distribute.get_strategy(DEVICES), semi, every, initial, options, ema
     )
     # Two replicas first: a failure there needs no reference run.
     history = _fit(model, images, labels, semi, steps)
@@ -144,6 +151,14 @@ def test_semi_supervised_game_with_unevenly_labelled_replicas():
 def test_generator_every_two_steps():
     """The generator's update sits in a `cond` (its turn every k steps)."""
     _compare(every=2)
+
+
+def test_generator_moving_average_matches_one_replica():
+    """The generator optimizer's moving average (`use_ema`), updated in
+    cross-replica context on its turns and written into the generator at
+    the end of `fit`, equals one replica's."""
+    model = _compare(every=2, steps=4, ema=0.5)
+    assert model.generator_optimizer.use_ema
 
 
 def test_the_game_s_levers_match_one_replica():

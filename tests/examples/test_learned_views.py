@@ -3,6 +3,7 @@ import math
 import os
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from examples import learned_views
@@ -108,3 +109,20 @@ def test_stage_two_encoders_read_a_rescaled_channel_the_same():
         a = encoder(view, training=True).numpy()
         b = encoder(rescaled, training=True).numpy()
         assert np.allclose(a, b, atol=1e-3) == same
+
+
+def test_generator_average_option():
+    """`--generator-average`: the library's default average (0.95), none
+    at 0, and a clear error outside [0, 1)."""
+    optimizer = learned_views.make_generator_optimizer(
+        learned_views.parse_args(["--quick", "--generator-lr", "3e-4"])
+    )
+    assert optimizer.use_ema and optimizer.ema_momentum == 0.95
+    assert float(optimizer.learning_rate) == pytest.approx(3e-4)
+    plain = learned_views.make_generator_optimizer(
+        learned_views.parse_args(["--quick", "--generator-average", "0"])
+    )
+    assert not plain.use_ema
+    for bad in ("1", "-0.1"):
+        with pytest.raises(SystemExit):
+            learned_views.parse_args(["--generator-average", bad])

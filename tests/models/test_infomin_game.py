@@ -423,3 +423,84 @@ def test_default_game_leaves_fresh_adversaries_less_than_the_raw_split(
     learned = _fresh_mi(views_learned, held_out, seed)
     assert raw > 2.0  # the nuisance is there to remove
     assert learned < raw - 1.0, (learned, raw)
+
+
+class StepWeights(keras.callbacks.Callback):
+    """The generator's and encoders' weights after every step."""
+
+    def __init__(self):
+        super().__init__()
+        self.generator, self.encoders = [], []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.generator.append(_values(self.model.generator_variables()))
+        self.encoders.append(_values(self.model.encoder_variables()))
+
+    def on_train_end(self, logs=None):
+        self.at_end = _values(self.model.generator_variables())
+
+
+def test_generator_moving_average_is_written_at_the_end_of_fit(tmp_path):
+    """`generator_optimizer` with `use_ema=True`: at the end of `fit` the
+    generator holds the moving average of its iterates (the numpy
+    recurrence below), the encoders their last values, and callbacks see
+    it at `on_train_end`; on a schedule
+    (`generator_every`) only the generator's own steps enter the average."""
+    images, _ = _images(96)
+    momentum = 0.6
+    keras.utils.set_random_seed(0)
+    model = models.InfoMinModel(
+        _generator(), [_encoder(), _encoder()], generator_every=2
+    )
+    model.compile(
+        encoder_optimizer=keras.optimizers.SGD(1e-2, momentum=0.5),
+        generator_optimizer=keras.optimizers.SGD(
+            0.5, use_ema=True, ema_momentum=momentum
+        ),
+    )
+    steps = StepWeights()
+    model.fit(images, batch_size=16, epochs=2, callbacks=[steps], verbose=0)
+    assert len(steps.generator) == 12
+    # The generator moves on steps 1, 3, 5, ... (every second step).
+    moves = [
+        any(not np.array_equal(a, b) for a, b in zip(prev, cur))
+        for prev, cur in zip(steps.generator, steps.generator[1:])
+    ]
+    assert moves == [i % 2 == 0 for i in range(11)]
+    iterates = steps.generator[1::2]
+    average = iterates[0]
+    for values in iterates[1:]:
+        average = [
+            momentum * a + (1 - momentum) * v for a, v in zip(average, values)
+        ]
+    final = _values(model.generator_variables())
+    assert any(
+        not np.allclose(f, last) for f, last in zip(final, iterates[-1])
+    )  # the average, not the last iterate
+    for f, a, seen in zip(final, average, steps.at_end):
+        np.testing.assert_allclose(f, a, rtol=1e-5, atol=1e-6)
+        np.testing.assert_array_equal(seen, f)  # written before on_train_end
+    for f, last in zip(_values(model.encoder_variables()), steps.encoders[-1]):
+        np.testing.assert_array_equal(f, last)
+    # The average is optimizer state: it survives save and load.
+    path = str(tmp_path / "averaged.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert loaded.generator_optimizer.use_ema
+    for a, b in zip(
+        model.generator_optimizer.variables,
+        loaded.generator_optimizer.variables,
+    ):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), err_msg=a.path)
+
+
+def test_moving_average_of_the_first_player_is_refused_before_training():
+    images, _ = _images(32)
+    model = models.InfoMinModel(_generator(), [_encoder(), _encoder()])
+    model.compile(
+        encoder_optimizer=keras.optimizers.SGD(1e-2, use_ema=True),
+        generator_optimizer=keras.optimizers.SGD(1e-2),
+    )
+    with pytest.raises(ValueError, match="first player's optimizer"):
+        model.fit(images, batch_size=16, epochs=1, verbose=0)
+    assert int(model.optimizer.iterations.numpy()) == 0
