@@ -390,10 +390,19 @@ class Trainer(keras.Model):
             )
             arguments = dict(bound.arguments)
             arguments.pop("self")
-            arguments["callbacks"] = [_WriteAverages()] + list(
-                arguments.get("callbacks") or []
-            )
-            return super().fit(**arguments)
+            writer = _WriteAverages()
+            given = arguments.get("callbacks")
+            if not isinstance(given, keras.callbacks.CallbackList):
+                arguments["callbacks"] = [writer] + list(given or [])
+                return super().fit(**arguments)
+            # A CallbackList is used as given: the writer joins it for
+            # this call only.
+            writer.set_model(self)
+            given.callbacks.insert(0, writer)
+            try:
+                return super().fit(**arguments)
+            finally:
+                given.callbacks.remove(writer)
         return super().fit(*args, **kwargs)
 
     def evaluate(self, *args, **kwargs):

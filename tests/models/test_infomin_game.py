@@ -504,3 +504,30 @@ def test_moving_average_of_the_first_player_is_refused_before_training():
     with pytest.raises(ValueError, match="first player's optimizer"):
         model.fit(images, batch_size=16, epochs=1, verbose=0)
     assert int(model.optimizer.iterations.numpy()) == 0
+
+
+def test_moving_average_with_a_callback_list():
+    """A `keras.callbacks.CallbackList` passed to `fit` is used as given:
+    the average is written before its callbacks' `on_train_end`, and the
+    list is left as it was."""
+    images, _ = _images(32)
+    keras.utils.set_random_seed(0)
+    model = models.InfoMinModel(_generator(), [_encoder(), _encoder()])
+    model.compile(
+        encoder_optimizer=keras.optimizers.SGD(1e-2),
+        generator_optimizer=keras.optimizers.SGD(
+            0.5, use_ema=True, ema_momentum=0.5
+        ),
+    )
+    steps = StepWeights()
+    callbacks = keras.callbacks.CallbackList(
+        [steps], add_history=True, model=model
+    )
+    model.fit(images, batch_size=16, epochs=1, callbacks=callbacks, verbose=0)
+    assert [type(c) for c in callbacks.callbacks] == [
+        StepWeights,
+        keras.callbacks.History,
+    ]
+    first, last = steps.generator
+    for at_end, a, b in zip(steps.at_end, first, last):
+        np.testing.assert_allclose(at_end, 0.5 * a + 0.5 * b, rtol=1e-5)
