@@ -172,8 +172,9 @@ class InfoMinModel(ContrastiveModel):
     and 1, where Y | DbDr reads 0.58, 0.59 and L | ab probes 0.407,
     0.419): from YDbDr the default game's last iterate read 1.11, 1.68
     and its average 0.62, 0.82; the pool with the average 0.60, 0.72; the
-    generator at Adam 3e-4 for 12 epochs with the average 0.68, 0.64:
-    closer to the raw split, still not below it. From RGB (seeds 0-2,
+    generator at Adam 3e-4 for 12 epochs with the average 0.68, 0.64;
+    `generator_every=3` after a one-epoch warm-up with the average 0.63,
+    0.66: closer to the raw split, still not below it. From RGB (seeds 0-2,
     R | GB 4.20, 4.16, 4.16) the average changed little at 6 epochs
     (2.23, 2.39, 1.33 against 2.27, 1.44, 2.43 for the last iterate);
     the generator at 3e-4 for 12 epochs with the average read 0.64,
