@@ -510,18 +510,18 @@ class _WriteAverages(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         model = self.model
         for player in model.players()[1:]:
-            inner = getattr(player.optimizer, "inner_optimizer", None)
-            if (
-                _uses_ema(player.optimizer)
-                and (inner or player.optimizer).built
-            ):
+            if _uses_ema(player.optimizer) and _inner(player.optimizer).built:
                 player.optimizer.finalize_variable_values(
                     model.player_variables(player)
                 )
 
 
+def _inner(optimizer):
+    """The optimizer a loss-scale wrapper holds, or `optimizer` itself."""
+    return getattr(optimizer, "inner_optimizer", optimizer)
+
+
 def _uses_ema(optimizer):
     """Whether `optimizer` (or the one a loss-scale wrapper holds) keeps a
     moving average of its variables."""
-    inner = getattr(optimizer, "inner_optimizer", optimizer)
-    return bool(getattr(inner, "use_ema", False))
+    return bool(getattr(_inner(optimizer), "use_ema", False))
